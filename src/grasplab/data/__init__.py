@@ -1,0 +1,1 @@
+"""Data: torch datasets, augmentation and sharding of grasplab datasets."""

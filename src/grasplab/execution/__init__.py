@@ -1,0 +1,1 @@
+"""Execution: the simulated gripper, grasp execution and the dynamic grasping loop."""

@@ -1,0 +1,1 @@
+"""Models: ``nn.Module`` backbones and heads of grasplab detectors."""

@@ -1,0 +1,1 @@
+"""Training: losses, loops, contrastive objectives and checkpoints."""

@@ -1,0 +1,1 @@
+"""Visualisation: image overlays, 3D export and plots."""
