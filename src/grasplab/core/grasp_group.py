@@ -1,0 +1,595 @@
+"""6-DoF parallel-jaw grasps as one batched array, in the graspnetAPI column order.
+
+A :class:`GraspGroup` wraps an ``(N, 17)`` float64 array whose rows are
+``[score, width, height, depth, R (row-major, 9), t (3), object_id]``
+(reference protocol §1). ``R``'s columns are the gripper axes in the camera (or world)
+frame: x = approach, y = jaw closing axis, z = finger height; ``t`` is the grasp point,
+the fingertips sit at gripper x = ``depth`` and the palm at x = -0.02 m. Units are
+metres and radians. A ``.npy`` written by :meth:`GraspGroup.save_npy` loads in
+graspnetAPI and vice versa.
+
+Groups are immutable: every operation returns a new group and never touches its input.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+from scipy.spatial import cKDTree
+
+from grasplab.core.validation import as_array, check_transform
+
+logger = logging.getLogger(__name__)
+
+GRASP_ARRAY_LEN = 17
+"""Number of columns of a grasp row (graspnetAPI ``GRASP_ARRAY_LEN``)."""
+
+ROTATION_ATOL = 1e-3
+"""Tolerance on ``|R^T R - I|`` and ``|det R - 1|`` for a rotation to count as valid.
+
+Loose enough for float32 label arrays and for the reference rect → 6-DoF conversion,
+which does not re-orthonormalise (``fx != fy`` skews it by ~2e-4 with the realsense and
+~5e-4 with the kinect intrinsics); tight enough to catch real garbage.
+"""
+
+TOP_DOWN_MAX_ANGLE = np.deg2rad(8.0)
+"""Approach directions within this angle of camera +z count as top-down in summaries."""
+
+# column slices of the 17-column layout
+_SCORE, _WIDTH, _HEIGHT, _DEPTH = 0, 1, 2, 3
+_ROT = slice(4, 13)
+_TRANS = slice(13, 16)
+_OBJ = 16
+
+def _readonly(x: np.ndarray) -> np.ndarray:
+    """Return ``x`` with its writeable flag cleared (a view when possible)."""
+    view = x.view()
+    view.flags.writeable = False
+    return view
+
+
+def _array_protocol(arr: np.ndarray, dtype: Any, copy: bool | None) -> np.ndarray:
+    """``__array__`` for immutable wrappers: a read-only view unless a copy is needed."""
+    converts = dtype is not None and np.dtype(dtype) != arr.dtype
+    if copy is False and converts:
+        raise ValueError(f"cannot convert {arr.dtype} to {np.dtype(dtype)} without a copy")
+    if copy or converts:
+        return np.array(arr, dtype=dtype)
+    return arr
+
+
+def _column(value: ArrayLike, name: str, num: int) -> np.ndarray:
+    """Broadcast a scalar or (N,) array-like to a float64 (N,) column."""
+    arr = np.asarray(value, dtype=np.float64)
+    if arr.ndim == 0:
+        return np.full(num, float(arr))
+    return as_array(arr, name, (num,), finite=False)
+
+
+class GraspGroup:
+    """An immutable batch of N 6-DoF parallel-jaw grasps (graspnetAPI layout).
+
+    Args:
+        array: (N, 17) or (17,) array-like in the graspnetAPI column order, any float dtype;
+            copied to float64. ``None`` gives an empty group.
+        validate: if True (default), raise ValueError on NaN/inf values, non-orthonormal
+            rotations or negative widths/heights, naming the first offending rows. Pass
+            False to hold invalid rows on purpose (inspect them with :meth:`invalid_rows`).
+
+    Raises:
+        ValueError: on a wrong shape, or on invalid rows when ``validate`` is True.
+
+    Example:
+        >>> g = GraspGroup.from_components(np.zeros((2, 3)), np.stack([np.eye(3)] * 2),
+        ...                                widths=0.05, depths=0.02, scores=[0.3, 0.9])
+        >>> len(g), g.sort_by_score().scores.tolist()
+        (2, [0.9, 0.3])
+    """
+
+    __slots__ = ("_array",)
+
+    def __init__(self, array: ArrayLike | None = None, *, validate: bool = True) -> None:
+        if array is None:
+            arr = np.zeros((0, GRASP_ARRAY_LEN), dtype=np.float64)
+        else:
+            arr = np.array(array, dtype=np.float64, copy=True)
+            if arr.ndim == 1 and arr.shape[0] == GRASP_ARRAY_LEN:
+                arr = arr.reshape(1, GRASP_ARRAY_LEN)
+            arr = as_array(arr, "grasp array", (None, GRASP_ARRAY_LEN), finite=False)
+        arr.flags.writeable = False
+        self._array = arr
+        if validate:
+            _raise_on_invalid(arr)
+
+    @classmethod
+    def _trusted(cls, array: np.ndarray) -> GraspGroup:
+        """Wrap an (N, 17) float64 array already known to be well formed (no copy, no checks)."""
+        group = cls.__new__(cls)
+        arr = np.ascontiguousarray(array, dtype=np.float64)
+        arr.flags.writeable = False
+        group._array = arr
+        return group
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def empty(cls) -> GraspGroup:
+        """Return a group with no grasps, shape (0, 17)."""
+        return cls._trusted(np.zeros((0, GRASP_ARRAY_LEN), dtype=np.float64))
+
+    @classmethod
+    def from_components(
+        cls,
+        translations: ArrayLike,
+        rotations: ArrayLike,
+        widths: ArrayLike,
+        depths: ArrayLike,
+        scores: ArrayLike = 1.0,
+        heights: ArrayLike = 0.02,
+        object_ids: ArrayLike = -1,
+        *,
+        validate: bool = True,
+    ) -> GraspGroup:
+        """Build a group from per-grasp components.
+
+        Args:
+            translations: (N, 3) grasp points in metres.
+            rotations: (N, 3, 3) gripper orientations (columns approach, jaw, height).
+            widths: jaw openings in metres, scalar or (N,).
+            depths: fingertip distance past the grasp point in metres, scalar or (N,).
+            scores: confidences, scalar or (N,).
+            heights: finger heights in metres, scalar or (N,).
+            object_ids: object ids, scalar or (N,).
+            validate: check the rows as in the constructor.
+
+        Returns:
+            A new group of N grasps.
+        """
+        t = as_array(translations, "translations", (None, 3), finite=False)
+        num = t.shape[0]
+        rot = as_array(rotations, "rotations", (num, 3, 3), finite=False)
+        arr = np.empty((num, GRASP_ARRAY_LEN), dtype=np.float64)
+        arr[:, _SCORE] = _column(scores, "scores", num)
+        arr[:, _WIDTH] = _column(widths, "widths", num)
+        arr[:, _HEIGHT] = _column(heights, "heights", num)
+        arr[:, _DEPTH] = _column(depths, "depths", num)
+        arr[:, _ROT] = rot.reshape(num, 9)
+        arr[:, _TRANS] = t
+        arr[:, _OBJ] = _column(object_ids, "object_ids", num)
+        group = cls._trusted(arr)
+        if validate:
+            _raise_on_invalid(group._array)
+        return group
+
+    @classmethod
+    def from_npy(cls, path: str | Path, *, validate: bool = True) -> GraspGroup:
+        """Load a graspnetAPI ``.npy`` dump: (N, 17) or (17,), float32 or float64.
+
+        Args:
+            path: file written by ``np.save`` (graspnetAPI or :meth:`save_npy`).
+            validate: check the rows as in the constructor.
+
+        Raises:
+            ValueError: if the file does not hold a numeric (N, 17) or (17,) array.
+        """
+        data = np.load(Path(path), allow_pickle=False)
+        if not np.issubdtype(data.dtype, np.number):
+            raise ValueError(f"grasp file {path}: expected a numeric array, got dtype {data.dtype}")
+        return cls(data, validate=validate)
+
+    def save_npy(self, path: str | Path) -> None:
+        """Write the (N, 17) float64 array with ``np.save`` (readable by graspnetAPI)."""
+        np.save(Path(path), np.array(self._array, dtype=np.float64))
+
+    @staticmethod
+    def concatenate(groups: Iterable[GraspGroup]) -> GraspGroup:
+        """Stack several groups row-wise, in order; no groups gives an empty group."""
+        arrays = [g._array for g in groups]
+        if not arrays:
+            return GraspGroup.empty()
+        return GraspGroup._trusted(np.concatenate(arrays, axis=0))
+
+    # ------------------------------------------------------------------ array protocol
+    def __len__(self) -> int:
+        return int(self._array.shape[0])
+
+    def __repr__(self) -> str:
+        return f"GraspGroup(num_grasps={len(self)})"
+
+    def __iter__(self) -> Iterator[GraspGroup]:
+        """Iterate over single-grasp groups, in row order."""
+        for i in range(len(self)):
+            yield GraspGroup._trusted(self._array[i : i + 1].copy())
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        return _array_protocol(self._array, dtype, copy)
+
+    def __getitem__(self, index: int | slice | np.ndarray | list[int]) -> GraspGroup:
+        """Select grasps by int, slice, boolean mask (N,) or integer index array."""
+        if isinstance(index, (int, np.integer)):
+            num = len(self)
+            if not -num <= int(index) < num:
+                raise IndexError(f"grasp index {int(index)} out of range for {num} grasps")
+            return GraspGroup._trusted(self._array[int(index)][None, :].copy())
+        if isinstance(index, slice):
+            return GraspGroup._trusted(self._array[index].copy())
+        idx = np.asarray(index)
+        if idx.dtype == bool:
+            if idx.shape != (len(self),):
+                raise ValueError(
+                    f"boolean mask must have shape ({len(self)},), got {idx.shape}"
+                )
+        elif idx.size and not np.issubdtype(idx.dtype, np.integer):
+            raise ValueError(f"grasp index must be int, slice, bool mask or ints, got {idx.dtype}")
+        elif idx.ndim != 1:
+            raise ValueError(f"integer index array must be 1-D, got shape {idx.shape}")
+        return GraspGroup._trusted(self._array[idx.astype(np.int64) if idx.size == 0 else idx])
+
+    # ------------------------------------------------------------------ accessors
+    @property
+    def array(self) -> np.ndarray:
+        """(N, 17) float64 copy of the rows."""
+        return self._array.copy()
+
+    @property
+    def scores(self) -> np.ndarray:
+        """(N,) confidences (read-only view)."""
+        return _readonly(self._array[:, _SCORE])
+
+    @property
+    def widths(self) -> np.ndarray:
+        """(N,) jaw openings in metres (read-only view)."""
+        return _readonly(self._array[:, _WIDTH])
+
+    @property
+    def heights(self) -> np.ndarray:
+        """(N,) finger heights in metres (read-only view)."""
+        return _readonly(self._array[:, _HEIGHT])
+
+    @property
+    def depths(self) -> np.ndarray:
+        """(N,) fingertip depths past the grasp point in metres (read-only view)."""
+        return _readonly(self._array[:, _DEPTH])
+
+    @property
+    def rotations(self) -> np.ndarray:
+        """(N, 3, 3) rotations, columns = approach, jaw axis, height (read-only)."""
+        return _readonly(self._array[:, _ROT].reshape(-1, 3, 3))
+
+    @property
+    def translations(self) -> np.ndarray:
+        """(N, 3) grasp points in metres (read-only view)."""
+        return _readonly(self._array[:, _TRANS])
+
+    @property
+    def object_ids(self) -> np.ndarray:
+        """(N,) int64 object ids (a read-only copy; non-finite entries read as -1)."""
+        ids = self._array[:, _OBJ]
+        return _readonly(np.where(np.isfinite(ids), ids, -1.0).astype(np.int64))
+
+    # ------------------------------------------------------------------ operations
+    def sort_by_score(self, descending: bool = True) -> GraspGroup:
+        """Return the grasps sorted by score; stable, so ties keep their row order."""
+        key = -self._array[:, _SCORE] if descending else self._array[:, _SCORE]
+        return GraspGroup._trusted(self._array[np.argsort(key, kind="stable")])
+
+    def transform(self, T: ArrayLike) -> GraspGroup:
+        """Return the grasps expressed in another frame: ``R' = T_R R``, ``t' = T_R t + T_t``.
+
+        Args:
+            T: (4, 4) rigid transform ``T_<new>_<old>``.
+        """
+        mat = check_transform(T, "T")
+        arr = self._array.copy()
+        rot_new = np.matmul(mat[:3, :3], self._array[:, _ROT].reshape(-1, 3, 3))
+        arr[:, _ROT] = rot_new.reshape(-1, 9)
+        arr[:, _TRANS] = self._array[:, _TRANS] @ mat[:3, :3].T + mat[:3, 3]
+        return GraspGroup._trusted(arr)
+
+    def with_columns(
+        self,
+        *,
+        scores: ArrayLike | None = None,
+        widths: ArrayLike | None = None,
+        heights: ArrayLike | None = None,
+        depths: ArrayLike | None = None,
+        rotations: ArrayLike | None = None,
+        translations: ArrayLike | None = None,
+        object_ids: ArrayLike | None = None,
+        validate: bool = True,
+    ) -> GraspGroup:
+        """Return a new group with some columns replaced (scalars broadcast to all rows).
+
+        Args:
+            scores, widths, heights, depths, object_ids: scalar or (N,) replacements.
+            rotations: (N, 3, 3) replacement rotations.
+            translations: (N, 3) replacement grasp points.
+            validate: check the resulting rows as in the constructor.
+        """
+        num = len(self)
+        arr = self._array.copy()
+        for col, value, name in (
+            (_SCORE, scores, "scores"),
+            (_WIDTH, widths, "widths"),
+            (_HEIGHT, heights, "heights"),
+            (_DEPTH, depths, "depths"),
+            (_OBJ, object_ids, "object_ids"),
+        ):
+            if value is not None:
+                arr[:, col] = _column(value, name, num)
+        if rotations is not None:
+            arr[:, _ROT] = as_array(rotations, "rotations", (num, 3, 3), finite=False).reshape(
+                num, 9
+            )
+        if translations is not None:
+            arr[:, _TRANS] = as_array(translations, "translations", (num, 3), finite=False)
+        group = GraspGroup._trusted(arr)
+        if validate:
+            _raise_on_invalid(group._array)
+        return group
+
+    def invalid_rows(self) -> list[tuple[int, str]]:
+        """List the rows that are not valid grasps, as ``(row index, reasons)`` pairs.
+
+        Reasons (joined by ``"; "``): non-finite values, a rotation that is not
+        orthonormal with det +1 (tolerance :data:`ROTATION_ATOL`), a negative width or
+        height.
+        """
+        problems = _row_problems(self._array)
+        any_bad = np.zeros(len(self), dtype=bool)
+        for mask in problems.values():
+            any_bad |= mask
+        return [
+            (int(i), "; ".join(name for name, mask in problems.items() if mask[i]))
+            for i in np.flatnonzero(any_bad)
+        ]
+
+    def nms(
+        self, translation_thresh: float = 0.03, rotation_thresh: float = np.pi / 6
+    ) -> GraspGroup:
+        """Pose non-maximum suppression, exactly the reference rule (protocol §4 step 1).
+
+        Greedy by score, highest first: a lower-ranked grasp is removed iff, relative to
+        an already kept grasp, both ``|t1 - t2| < translation_thresh`` and the rotation
+        angle ``acos((trace(R1 R2^T) - 1) / 2) < rotation_thresh`` hold (strict; trace
+        clamped to [-1, 3]). Width, depth and object id are ignored and the jaw flip is
+        not treated as symmetric. Equal scores keep row order (the reference's order of
+        ties is undefined).
+
+        Args:
+            translation_thresh: distance threshold in metres.
+            rotation_thresh: angle threshold in radians.
+
+        Returns:
+            The kept grasps, sorted by score descending.
+        """
+        keep = pose_nms_indices(
+            self._array[:, _TRANS],
+            self._array[:, _ROT].reshape(-1, 3, 3),
+            self._array[:, _SCORE],
+            translation_thresh,
+            rotation_thresh,
+        )
+        return GraspGroup._trusted(self._array[keep])
+
+
+# ---------------------------------------------------------------------- validation
+def _row_problems(arr: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-problem (N,) boolean masks of invalid rows of an (N, 17) grasp array."""
+    finite = np.isfinite(arr).all(axis=1)
+    rot = np.where(finite[:, None], arr[:, _ROT], 0.0).reshape(-1, 3, 3)
+    gram_err = np.abs(np.matmul(rot.transpose(0, 2, 1), rot) - np.eye(3)).max(axis=(1, 2))
+    det_err = np.abs(np.linalg.det(rot) - 1.0) if len(rot) else np.zeros(0)
+    with np.errstate(invalid="ignore"):
+        return {
+            "non-finite value (NaN/inf)": ~finite,
+            "rotation not orthonormal with det +1": finite
+            & ((gram_err > ROTATION_ATOL) | (det_err > ROTATION_ATOL)),
+            "negative width": arr[:, _WIDTH] < 0,
+            "negative height": arr[:, _HEIGHT] < 0,
+        }
+
+
+def _rows_text(rows: np.ndarray, limit: int) -> str:
+    """``"3, 7, 9, ..."``: the first ``limit`` row indices of ``rows``."""
+    return ", ".join(str(r) for r in rows[:limit]) + (", ..." if rows.size > limit else "")
+
+
+def _raise_on_invalid(arr: np.ndarray, name: str = "grasps") -> None:
+    """Raise ValueError naming the first invalid rows of an (N, 17) grasp array."""
+    problems = _row_problems(arr)
+    messages = []
+    for what, mask in problems.items():
+        rows = np.flatnonzero(mask)
+        if rows.size:
+            messages.append(f"{what} in {rows.size} row(s) (rows {_rows_text(rows, 5)})")
+    if messages:
+        raise ValueError(
+            f"{name}: invalid grasp rows: " + "; ".join(messages)
+            + ". Expected finite values, orthonormal rotations (det +1) and widths/heights >= 0;"
+            " pass validate=False to keep them and inspect GraspGroup.invalid_rows()."
+        )
+
+
+# ---------------------------------------------------------------------- pose NMS
+_MAX_PAIRS = 5_000_000
+"""Above this many candidate pairs, NMS switches to the memory-light per-grasp queries."""
+
+_RADIUS_SLACK = 1.0 + 1e-9
+"""KD-tree radii are widened by this factor so that no pair whose distance, computed as the
+rule computes it, is below the threshold can be lost to rounding; the rule is then applied."""
+
+_PAIR_CHUNK = 1 << 20  # pairs whose rotation angles are computed at once (~150 MB peak)
+
+
+def _rotation_angles(rot: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """Angles acos((trace(R_i R_j^T) - 1) / 2) for index pairs, trace clamped to [-1, 3]."""
+    flat = rot.reshape(-1, 9)
+    trace = np.einsum("pk,pk->p", np.take(flat, i, axis=0), np.take(flat, j, axis=0))
+    np.minimum(trace, 3.0, out=trace)
+    np.maximum(trace, -1.0, out=trace)
+    return np.arccos((trace - 1.0) / 2.0)
+
+
+def _pair_distances(t: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """Euclidean distances between t[i] and t[j]."""
+    diff = np.take(t, i, axis=0) - np.take(t, j, axis=0)
+    return np.sqrt(np.einsum("pk,pk->p", diff, diff))
+
+
+def _suppresses(
+    t: np.ndarray, rot: np.ndarray, i: np.ndarray, j: np.ndarray, dist: float, angle: float
+) -> np.ndarray:
+    """(P,) bool: the reference rule, both strict thresholds, for pairs (i[p], j[p])."""
+    out = np.empty(len(i), dtype=bool)
+    for a in range(0, len(i), _PAIR_CHUNK):
+        ii, jj = i[a : a + _PAIR_CHUNK], j[a : a + _PAIR_CHUNK]
+        out[a : a + _PAIR_CHUNK] = (_pair_distances(t, ii, jj) < dist) & (
+            _rotation_angles(rot, ii, jj) < angle
+        )
+    return out
+
+
+def pose_nms_indices(
+    translations: np.ndarray,
+    rotations: np.ndarray,
+    scores: np.ndarray,
+    translation_thresh: float = 0.03,
+    rotation_thresh: float = np.pi / 6,
+    *,
+    max_pairs: int = _MAX_PAIRS,
+) -> np.ndarray:
+    """Indices of the grasps kept by the reference pose NMS, in score-descending order.
+
+    Candidate pairs within ``translation_thresh`` come from a KD-tree; rotation angles
+    are computed for those pairs only; the greedy pass then walks the sparse neighbour
+    lists, touching only grasps that have neighbours. When there are more than
+    ``max_pairs`` candidate pairs (very dense inputs), it queries the tree once per kept
+    grasp instead, which needs memory for one neighbourhood only.
+
+    Args:
+        translations: (N, 3) grasp points in metres.
+        rotations: (N, 3, 3) rotations.
+        scores: (N,) confidences; higher ranks first, ties by index.
+        translation_thresh: strict distance threshold in metres, >= 0.
+        rotation_thresh: strict angle threshold in radians, >= 0.
+        max_pairs: candidate-pair budget of the all-pairs path.
+
+    Returns:
+        (K,) int64 indices into the inputs, sorted by score descending.
+
+    Raises:
+        ValueError: on negative or non-finite thresholds, mismatched shapes or
+            non-finite inputs.
+    """
+    for name, value in (("translation_thresh", translation_thresh),
+                        ("rotation_thresh", rotation_thresh)):
+        if not (np.isfinite(value) and value >= 0):
+            raise ValueError(f"{name}: expected a finite value >= 0, got {value}")
+    score = as_array(scores, "scores", (None,))
+    num = len(score)
+    t_all = as_array(translations, "translations", (num, 3))
+    rot_all = as_array(rotations, "rotations", (num, 3, 3))
+    if num == 0:
+        return np.zeros(0, dtype=np.int64)
+    order = np.argsort(-score, kind="stable")
+    t, rot = t_all[order], rot_all[order]
+    tree = cKDTree(t)
+    dense = _estimate_close_pairs(t, translation_thresh) > max_pairs and (
+        (tree.count_neighbors(tree, translation_thresh) - num) // 2 > max_pairs
+    )
+    greedy = _greedy_ball_queries if dense else _greedy_all_pairs
+    removed = greedy(tree, t, rot, translation_thresh, rotation_thresh)
+    return order[~removed].astype(np.int64)
+
+
+def _estimate_close_pairs(t: np.ndarray, dist_thresh: float) -> float:
+    """Cheap over-estimate of the number of point pairs closer than ``dist_thresh``.
+
+    Pairs sharing a grid cell of that size, times 27 (the neighbouring cells); the true
+    count is usually several times lower. Used to skip an exact count on sparse inputs.
+    """
+    if dist_thresh <= 0:
+        return 0.0
+    cells = np.floor(t / dist_thresh)
+    if not np.isfinite(cells).all():
+        return float("inf")
+    _, counts = np.unique(cells.astype(np.int64), axis=0, return_counts=True)
+    return float(27 * np.sum(counts.astype(np.float64) * (counts - 1) / 2))
+
+
+def _greedy_all_pairs(
+    tree: cKDTree, t: np.ndarray, rot: np.ndarray, dist_thresh: float, angle_thresh: float
+) -> np.ndarray:
+    """Greedy suppression over all close pairs; grasps are in rank order. Returns removed mask."""
+    num = len(t)
+    removed = np.zeros(num, dtype=bool)
+    pairs = tree.query_pairs(dist_thresh * _RADIUS_SLACK, output_type="ndarray")
+    if len(pairs) == 0:
+        return removed
+    hi, lo = pairs[:, 0], pairs[:, 1]  # scipy returns i < j: hi ranks above lo
+    close = _suppresses(t, rot, hi, lo, dist_thresh, angle_thresh)
+    hi, lo = hi[close], lo[close]
+    by_hi = np.argsort(hi)
+    lo = lo[by_hi]
+    starts = np.searchsorted(hi[by_hi], np.arange(num + 1))
+    for i in np.flatnonzero(starts[1:] > starts[:-1]).tolist():
+        if not removed[i]:
+            removed[lo[starts[i] : starts[i + 1]]] = True
+    return removed
+
+
+def _greedy_ball_queries(
+    tree: cKDTree, t: np.ndarray, rot: np.ndarray, dist_thresh: float, angle_thresh: float
+) -> np.ndarray:
+    """Greedy suppression querying the tree per kept grasp. Returns removed mask."""
+    num = len(t)
+    removed = np.zeros(num, dtype=bool)
+    for i in range(num):
+        if removed[i]:
+            continue
+        nb = np.asarray(tree.query_ball_point(t[i], dist_thresh * _RADIUS_SLACK), dtype=np.int64)
+        nb = nb[(nb > i)]
+        nb = nb[~removed[nb]]
+        if nb.size == 0:
+            continue
+        me = np.full(nb.size, i, dtype=np.int64)
+        removed[nb[_suppresses(t, rot, me, nb, dist_thresh, angle_thresh)]] = True
+    return removed
+
+
+# ---------------------------------------------------------------------- summary
+def summarize_grasps(group: GraspGroup) -> dict[str, float | str]:
+    """Summarise a grasp group for ``grasplab info``.
+
+    Args:
+        group: any group, possibly holding invalid rows (``validate=False``).
+
+    Returns:
+        ``count``; ``score_min/max``, ``width_min/max``, ``depth_min/max`` over the finite
+        values (NaN if none); ``top_down_fraction``: the fraction of grasps whose approach
+        is within 8° of camera +z; ``problems``: ``"none"`` or a short description of the
+        invalid rows.
+    """
+    arr = np.asarray(group)
+    summary: dict[str, float | str] = {"count": len(arr)}
+    for name, col in (("score", _SCORE), ("width", _WIDTH), ("depth", _DEPTH)):
+        values = arr[:, col][np.isfinite(arr[:, col])]
+        summary[f"{name}_min"] = float(values.min()) if values.size else float("nan")
+        summary[f"{name}_max"] = float(values.max()) if values.size else float("nan")
+    approach = arr[:, _ROT].reshape(-1, 3, 3)[:, :, 0]
+    norms = np.linalg.norm(approach, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        top_down = approach[:, 2] / norms >= np.cos(TOP_DOWN_MAX_ANGLE)
+    summary["top_down_fraction"] = float(top_down.mean()) if len(arr) else float("nan")
+    descriptions = []
+    for what, mask in _row_problems(arr).items():
+        rows = np.flatnonzero(mask)
+        if rows.size:
+            descriptions.append(f"{rows.size} row(s) with {what} (rows {_rows_text(rows, 3)})")
+    summary["problems"] = "; ".join(descriptions) if descriptions else "none"
+    return summary
