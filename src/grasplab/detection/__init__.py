@@ -1,0 +1,44 @@
+"""Grasp detection: the detector protocol, the analytic detector and post-processing.
+
+- :class:`Observation`: one validated depth (+ colour, mask, pose) frame;
+- :class:`Detector`: the protocol ``detect(observation) -> GraspGroup`` (camera frame, sorted
+  by score descending);
+- :class:`AnalyticDetector`: a GPD-style sample-and-evaluate detector (numpy only);
+- post-processing usable after any detector: :func:`collision_filter`, :func:`center_grasps`,
+  :func:`workspace_filter`, :func:`nms`, :func:`top_k` and the :func:`postprocess` pipeline.
+"""
+
+from grasplab.detection.analytic import AnalyticDetector, AnalyticDetectorConfig
+from grasplab.detection.cloud import estimate_normals, fit_plane, voxel_downsample
+from grasplab.detection.hand_search import HandSearchParams, HandSearchResult, search_hands
+from grasplab.detection.observation import Observation
+from grasplab.detection.postprocess import (
+    PostProcessConfig,
+    center_grasps,
+    collision_filter,
+    nms,
+    postprocess,
+    top_k,
+    workspace_filter,
+)
+from grasplab.detection.protocol import Detector
+
+__all__ = [
+    "AnalyticDetector",
+    "AnalyticDetectorConfig",
+    "Detector",
+    "HandSearchParams",
+    "HandSearchResult",
+    "Observation",
+    "PostProcessConfig",
+    "center_grasps",
+    "collision_filter",
+    "estimate_normals",
+    "fit_plane",
+    "nms",
+    "postprocess",
+    "search_hands",
+    "top_k",
+    "voxel_downsample",
+    "workspace_filter",
+]

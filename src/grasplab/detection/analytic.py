@@ -1,0 +1,325 @@
+"""An analytic sample-and-evaluate grasp detector (GPD-style, no training, no GPU).
+
+Pipeline (GraspNet-1Billion §2 and Fig. 3; AnyGrasp §IV-D for the centring):
+
+1. back-project the depth image (every ``pixel_stride``-th pixel, within a depth range) to a
+   cloud in the camera frame and voxel-downsample it;
+2. find the dominant plane (the table) by RANSAC and keep it out of the grasp-point samples
+   (it still counts for collisions);
+3. sample grasp points on the region of interest (the observation's mask);
+4. estimate PCA normals (k nearest neighbours, oriented towards the camera) for the points
+   around the samples;
+5. propose approach views near each inward normal, ``num_angles`` in-plane rotations and
+   ``depths``, then run the vectorized hand search (:mod:`grasplab.detection.hand_search`):
+   width from the points between the jaws, centring, palm/finger collision, emptiness and an
+   antipodal + clearance score;
+6. keep the best depth of each (point, rotation) and the best ``pre_nms`` proposals, apply the
+   reference pose NMS, re-check the survivors against the cloud with
+   ``GripperModel.collision_and_empty`` and return the best ``max_grasps``.
+
+Output grasps are in the camera frame (OpenCV, metres), sorted by score descending; scores lie
+in [0, 1 + clearance_weight]. With an integer instance mask, a grasp's ``object_id`` is the
+label of its grasp point minus one (-1 otherwise). The detector is deterministic for an integer
+seed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from grasplab.core import GraspGroup, GripperModel, as_rng, depth_to_points
+from grasplab.core.validation import RngLike
+from grasplab.detection.cloud import estimate_normals, fit_plane, voxel_downsample
+from grasplab.detection.hand_search import HandSearchParams, search_hands
+from grasplab.detection.observation import Observation
+from grasplab.detection.proposals import (
+    approach_directions,
+    candidate_rotations,
+    local_frames,
+    neighborhoods,
+)
+
+logger = logging.getLogger(__name__)
+
+_POSITIVE = (
+    "min_depth", "max_depth", "voxel_size", "plane_threshold", "view_tilt", "bin_size",
+    "width_margin", "contact_band", "friction_coef", "clearance_cap", "nms_translation",
+    "nms_rotation",
+)
+_COUNTS = ("pixel_stride", "num_neighbors", "num_samples", "num_angles", "max_neighbors",
+           "pre_nms", "max_grasps")
+
+
+@dataclass(frozen=True)
+class AnalyticDetectorConfig:
+    """Settings of :class:`AnalyticDetector` (metres and radians).
+
+    Attributes:
+        gripper: gripper geometry (default: the reference evaluation gripper).
+        pixel_stride: use every n-th pixel in u and v before voxelization.
+        min_depth: nearest depth used, metres.
+        max_depth: farthest depth used, metres.
+        voxel_size: voxel edge of the downsampled cloud.
+        num_neighbors: k of the PCA normals.
+        remove_plane: keep the dominant plane's points out of the grasp-point samples.
+        plane_threshold: RANSAC inlier distance.
+        plane_min_fraction: the plane is removed only if it holds this fraction of the cloud.
+        num_samples: grasp points sampled per frame.
+        num_tilted_views: views on a cone around the inward normal, besides the normal.
+        view_tilt: cone half-angle of the tilted views, radians.
+        num_angles: in-plane angles ``i π / A``.
+        depths: fingertip depths past the grasp point.
+        width_margin: free space between the object and each jaw.
+        bin_size: jaw-axis resolution of the hand search.
+        contact_band: band next to each jaw whose normals are scored.
+        friction_coef: friction coefficient at which a contact's score reaches 0.
+        clearance_cap: free space beyond the gap a finger needs that earns the full clearance.
+        clearance_weight: weight of the clearance term in the score.
+        max_neighbors: cap on the cloud points considered around one grasp point.
+        pre_nms: proposals kept (best first) before pose NMS.
+        nms_translation: pose-NMS distance threshold, metres.
+        nms_rotation: pose-NMS angle threshold, radians.
+        max_grasps: grasps returned.
+    """
+
+    gripper: GripperModel = field(default_factory=GripperModel)
+    pixel_stride: int = 2
+    min_depth: float = 0.1
+    max_depth: float = 2.0
+    voxel_size: float = 0.005
+    num_neighbors: int = 12
+    remove_plane: bool = True
+    plane_threshold: float = 0.008
+    plane_min_fraction: float = 0.2
+    num_samples: int = 100
+    num_tilted_views: int = 3
+    view_tilt: float = float(np.deg2rad(25.0))
+    num_angles: int = 6
+    depths: tuple[float, ...] = (0.01, 0.02, 0.03, 0.04)
+    width_margin: float = 0.005
+    bin_size: float = 0.002
+    contact_band: float = 0.005
+    friction_coef: float = 1.0
+    clearance_cap: float = 0.01
+    clearance_weight: float = 0.2
+    max_neighbors: int = 1024
+    pre_nms: int = 1000
+    nms_translation: float = 0.03
+    nms_rotation: float = float(np.pi / 6)
+    max_grasps: int = 100
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.gripper, GripperModel):
+            raise ValueError(f"gripper: expected a GripperModel, got {type(self.gripper).__name__}")
+        for name in _POSITIVE:
+            value = getattr(self, name)
+            if not isinstance(value, int | float) or not np.isfinite(value) or value <= 0:
+                raise ValueError(f"{name}: expected a positive finite number, got {value!r}")
+        for name in _COUNTS:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name}: expected an integer >= 1, got {value!r}")
+        if self.num_neighbors < 3 or self.num_tilted_views < 0:
+            raise ValueError("num_neighbors must be >= 3 and num_tilted_views >= 0")
+        depths = np.asarray(self.depths, dtype=float)
+        if depths.ndim != 1 or len(depths) == 0 or np.any(depths <= 0) or np.any(
+            np.diff(depths) <= 0
+        ):
+            raise ValueError(f"depths: expected increasing positive metres, got {self.depths!r}")
+        object.__setattr__(self, "depths", tuple(float(d) for d in depths))
+        if self.min_depth >= self.max_depth:
+            raise ValueError(f"min_depth ({self.min_depth}) must be < max_depth ({self.max_depth})")
+        if not 0 <= self.plane_min_fraction <= 1 or not 0 <= self.clearance_weight:
+            raise ValueError("plane_min_fraction must lie in [0, 1] and clearance_weight >= 0")
+
+    @property
+    def search_params(self) -> HandSearchParams:
+        """The hand-search part of this configuration."""
+        return HandSearchParams(
+            depths=self.depths, bin_size=self.bin_size, width_margin=self.width_margin,
+            contact_band=self.contact_band, friction_coef=self.friction_coef,
+            clearance_cap=self.clearance_cap,
+        )
+
+
+@dataclass(frozen=True)
+class _Cloud:
+    points: np.ndarray  # (M, 3) voxel centroids, camera frame
+    in_roi: np.ndarray  # (M,) bool: voxel holds a pixel of the region of interest
+    labels: np.ndarray  # (M,) int: largest instance label of the voxel's pixels (0 = none)
+    on_plane: np.ndarray  # (M,) bool: inlier of the dominant plane (all False without one)
+    plane_normal: np.ndarray  # (3,) unit normal of that plane, facing the camera
+
+
+class AnalyticDetector:
+    """Sample-and-evaluate 6-DoF grasp detector on one depth frame (see the module docstring).
+
+    Args:
+        config: settings; default :class:`AnalyticDetectorConfig`.
+        rng: seed or generator. An int (or None) seeds a fresh generator on every call, so
+            repeated calls give identical grasps; a Generator is consumed across calls.
+
+    Attributes:
+        last_timings_: seconds spent per stage in the latest :meth:`detect` call.
+    """
+
+    def __init__(
+        self, config: AnalyticDetectorConfig | None = None, rng: RngLike = 0
+    ) -> None:
+        self.config = AnalyticDetectorConfig() if config is None else config
+        if not isinstance(self.config, AnalyticDetectorConfig):
+            raise ValueError(f"config: expected AnalyticDetectorConfig, got {type(config).__name__}")
+        self.rng = rng
+        as_rng(rng)  # validate early
+        self.last_timings_: dict[str, float] = {}
+
+    def detect(self, observation: Observation) -> GraspGroup:
+        """Detect grasps in one observation.
+
+        Args:
+            observation: depth frame (and optional mask selecting where grasp points go).
+
+        Returns:
+            Up to ``max_grasps`` grasps in the camera frame, sorted by score descending; empty
+            when the region of interest holds too few points.
+        """
+        if not isinstance(observation, Observation):
+            raise ValueError(f"observation: expected an Observation, got {type(observation).__name__}")
+        rng = as_rng(self.rng)  # an int seeds a fresh generator on every call
+        timer = _Timer()
+        cfg = self.config
+        cloud = self._cloud(observation, rng)
+        timer.lap("cloud")
+        candidates = np.flatnonzero(cloud.in_roi & ~cloud.on_plane)
+        if len(cloud.points) < cfg.gripper.empty_thresh + 3 or len(candidates) == 0:
+            self.last_timings_ = timer.laps
+            return GraspGroup.empty()
+        count = min(cfg.num_samples, len(candidates))
+        samples = np.sort(rng.choice(candidates, size=count, replace=False))
+        grasps = self._propose(cloud, samples, rng, timer)
+        grasps = grasps.sort_by_score()[: cfg.pre_nms]
+        grasps = grasps.nms(cfg.nms_translation, cfg.nms_rotation)
+        timer.lap("nms")
+        grasps = self._verify(grasps, cloud.points)
+        timer.lap("verify")
+        self.last_timings_ = timer.laps
+        logger.debug("analytic detector: %d grasps, timings %s", len(grasps), timer.laps)
+        return grasps
+
+    def _cloud(self, observation: Observation, rng: np.random.Generator) -> _Cloud:
+        """Voxel-downsampled cloud, its region-of-interest flags and its dominant plane."""
+        cfg = self.config
+        depth = observation.depth
+        select = (depth >= cfg.min_depth) & (depth <= cfg.max_depth)
+        stride = np.zeros_like(select)
+        stride[:: cfg.pixel_stride, :: cfg.pixel_stride] = True
+        select &= stride
+        plane_normal = np.array([0.0, 0.0, -1.0])  # unused unless a plane is found
+        if not np.any(select):
+            empty = np.zeros(0, dtype=bool)
+            return _Cloud(np.zeros((0, 3)), empty, np.zeros(0, np.int64), empty, plane_normal)
+        points, uv = depth_to_points(depth, observation.intrinsics, select)
+        roi = observation.roi[uv[:, 1], uv[:, 0]]
+        centroids, voxel = voxel_downsample(points, cfg.voxel_size)
+        in_roi = np.bincount(voxel, weights=roi, minlength=len(centroids)) > 0
+        labels = np.zeros(len(centroids), dtype=np.int64)
+        mask = observation.mask
+        if mask is not None and mask.dtype != bool:
+            np.maximum.at(labels, voxel, mask[uv[:, 1], uv[:, 0]])
+        on_plane = np.zeros(len(centroids), dtype=bool)
+        if cfg.remove_plane and len(centroids) >= 3:
+            try:
+                normal, offset, inliers = fit_plane(centroids, cfg.plane_threshold, rng=rng)
+            except ValueError:  # a degenerate (collinear) cloud has no plane
+                normal, offset, inliers = plane_normal, 0.0, on_plane
+            if inliers.mean() >= cfg.plane_min_fraction:
+                on_plane = inliers
+                # the camera sits at the origin, where n·0 + offset > 0 on the normal's side
+                plane_normal = normal if offset > 0 else -normal
+        return _Cloud(centroids, in_roi, labels, on_plane, plane_normal)
+
+    def _normals(self, cloud: _Cloud, tree: cKDTree, needed: np.ndarray) -> np.ndarray:
+        """(M, 3) outward normals: PCA for the needed points off the plane, the plane's on it."""
+        normals = np.zeros_like(cloud.points)
+        normals[cloud.on_plane] = cloud.plane_normal
+        query = needed[~cloud.on_plane[needed]]
+        normals[query] = estimate_normals(cloud.points, self.config.num_neighbors, query=query,
+                                          tree=tree)
+        return normals
+
+    def _propose(
+        self, cloud: _Cloud, samples: np.ndarray, rng: np.random.Generator, timer: _Timer
+    ) -> GraspGroup:
+        """Hand-search every (sample, view, angle, depth) and return the valid proposals."""
+        cfg, gripper, points = self.config, self.config.gripper, cloud.points
+        params = cfg.search_params
+        tree = cKDTree(points)
+        neighbors = neighborhoods(tree, points[samples], params.reach(gripper), cfg.max_neighbors)
+        real = neighbors < len(points)
+        if np.any(real[:, -1]):
+            logger.debug("max_neighbors=%d truncated %d neighbourhoods", cfg.max_neighbors,
+                         int(real[:, -1].sum()))
+        neighbors = neighbors[:, : int(real.sum(axis=1).max())]  # drop all-padding columns
+        normals = self._normals(cloud, tree, np.unique(neighbors[neighbors < len(points)]))
+        timer.lap("normals")
+        phase = rng.uniform(0.0, 2 * np.pi, size=len(samples))
+        views = approach_directions(normals[samples], cfg.num_tilted_views, cfg.view_tilt, phase)
+        rotations = candidate_rotations(views, cfg.num_angles)  # (S, R, 3, 3)
+        local, normal_y = local_frames(points, normals, neighbors, points[samples], rotations)
+        timer.lap("frames")
+        result = search_hands(local, normal_y, gripper, params)
+        timer.lap("search")
+        # Depths of one (point, rotation) share the pose up to a shift along the jaw axis, so
+        # pose NMS would keep only the best of them: keep it right away (ties: the deepest).
+        scores = np.where(result.valid, result.antipodal + cfg.clearance_weight * result.clearance,
+                          -np.inf)
+        num_depths = scores.shape[1]
+        best = num_depths - 1 - np.argmax(scores[:, ::-1], axis=1)
+        pair = np.flatnonzero(np.isfinite(scores[np.arange(len(scores)), best]))
+        depth_idx = best[pair]
+        rot = rotations.reshape(-1, 3, 3)[pair]
+        offsets = result.offsets[pair, depth_idx]
+        point = samples[pair // rotations.shape[1]]
+        centres = points[point] + offsets[:, None] * rot[:, :, 1]
+        return GraspGroup.from_components(
+            centres, rot, result.widths[pair, depth_idx], np.asarray(cfg.depths)[depth_idx],
+            scores=scores[pair, depth_idx], heights=gripper.height,
+            object_ids=cloud.labels[point] - 1, validate=False,
+        )
+
+    def _verify(self, grasps: GraspGroup, points: np.ndarray) -> GraspGroup:
+        """The best ``max_grasps`` grasps that pass the reference collision / empty check.
+
+        The hand search only accepts free, non-empty hands up to its bin resolution, so this
+        float64 check on the cloud rarely rejects anything; it makes the guarantee exact.
+        """
+        wanted = self.config.max_grasps
+        kept: list[GraspGroup] = []
+        num_kept, start = 0, 0
+        while num_kept < wanted and start < len(grasps):
+            batch = grasps[start : start + wanted - num_kept]
+            collision, empty = self.config.gripper.collision_and_empty(batch, points)
+            if np.any(collision | empty):
+                logger.debug("exact check rejected %d grasps", int(np.sum(collision | empty)))
+            kept.append(batch[~(collision | empty)])
+            num_kept += len(kept[-1])
+            start += len(batch)
+        return GraspGroup.concatenate(kept) if kept else GraspGroup.empty()
+
+
+class _Timer:
+    """Stage stopwatch: ``lap(name)`` records the seconds since the previous lap."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = self.laps.get(name, 0.0) + now - self._last
+        self._last = now
