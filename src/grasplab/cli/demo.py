@@ -42,8 +42,8 @@ def _candidates(points: np.ndarray, rng: np.random.Generator) -> GraspGroup:
     centres = points[rng.choice(len(points), size=min(len(points), 12), replace=False)]
     views = approach_views(120)
     angles = np.arange(12) * np.pi / 12
-    pi, vi, ai = np.meshgrid(np.arange(len(centres)), np.arange(len(views)), np.arange(12), indexing="ij")
-    pi, vi, ai = pi.ravel(), vi.ravel(), ai.ravel()
+    grid = np.meshgrid(np.arange(len(centres)), np.arange(len(views)), np.arange(12), indexing="ij")
+    pi, vi, ai = (g.ravel() for g in grid)
     rotations = rotation_from_view(-views[vi], angles[ai])
     n = len(pi)
     return GraspGroup.from_components(
