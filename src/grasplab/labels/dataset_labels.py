@@ -1,0 +1,188 @@
+"""Label every object of a dataset root: one shard per object, atomic and resumable.
+
+Objects are read from ``root/models/%03d/textured.obj`` (reference layout §7) and labelled into
+``root/grasp_label/%03d_labels.npz`` (+ ``%03d_extra.npz``). An object whose labels file exists
+and is valid is skipped, so an interrupted job continues where it stopped. A mesh that cannot
+be labelled (not watertight, no volume, too big) is reported and skipped; an unexpected error in
+one object is reported too and never stops the batch. Object ``k`` uses the random stream
+``SeedSequence([seed, k])``, so results do not depend on the order or the number of workers.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import traceback
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from grasplab.core.gripper import GripperModel
+from grasplab.labels.label_io import object_labels_complete, save_object_labels
+from grasplab.labels.object_labels import ObjectLabelConfig, label_object
+
+__all__ = [
+    "ObjectLabelOutcome",
+    "dataset_object_ids",
+    "label_dataset_object",
+    "label_dataset_objects",
+    "load_label_mesh",
+]
+
+logger = logging.getLogger(__name__)
+
+_MODEL_DIR = re.compile(r"^\d{3,}$")
+
+
+@dataclass(frozen=True)
+class ObjectLabelOutcome:
+    """What happened to one object.
+
+    Attributes:
+        object_id: the object index.
+        status: ``"labelled"``, ``"skipped"`` (valid labels already there), ``"degenerate"``
+            (the mesh cannot be labelled) or ``"failed"`` (unexpected error).
+        message: the reason for degenerate / failed objects, else "".
+        seconds: wall time spent on the object.
+        num_points: grasp points labelled (0 unless labelled).
+    """
+
+    object_id: int
+    status: str
+    message: str = ""
+    seconds: float = 0.0
+    num_points: int = 0
+
+
+def dataset_object_ids(root: str | Path) -> list[int]:
+    """Ids of the objects with a ``models/%03d/textured.obj`` under ``root``, ascending."""
+    models = Path(root) / "models"
+    if not models.is_dir():
+        raise ValueError(f"root: {models} does not exist; expected a dataset root with models/")
+    ids = [int(p.name) for p in models.iterdir()
+           if p.is_dir() and _MODEL_DIR.match(p.name) and (p / "textured.obj").is_file()]
+    return sorted(ids)
+
+
+def load_label_mesh(path: str | Path, scale: float = 1.0) -> Any:
+    """Load a mesh file as one ``trimesh.Trimesh`` ready for :func:`label_object`.
+
+    Textured meshes are split at UV seams; vertices are merged by position (ignoring texture
+    coordinates) so that a closed surface is watertight again.
+
+    Args:
+        path: mesh file (OBJ, PLY, STL, ...).
+        scale: multiply the coordinates (e.g. 0.001 for millimetres).
+
+    Returns:
+        ``trimesh.Trimesh`` in metres.
+
+    Raises:
+        ValueError: unreadable file or no triangles.
+    """
+    import trimesh  # noqa: PLC0415 - heavy import, only when loading meshes
+
+    try:
+        mesh = trimesh.load(str(path), force="mesh", process=True)
+    except Exception as exc:  # noqa: BLE001 - trimesh raises many kinds on bad files
+        raise ValueError(f"{path}: cannot read the mesh ({exc})") from exc
+    if not isinstance(mesh, trimesh.Trimesh) or len(mesh.faces) == 0:
+        raise ValueError(f"{path}: no triangles found; expected a triangle mesh")
+    mesh = trimesh.Trimesh(vertices=np.asarray(mesh.vertices) * float(scale),
+                           faces=np.asarray(mesh.faces), process=True)
+    if not mesh.is_watertight:
+        mesh.merge_vertices(merge_tex=True, merge_norm=True)
+    return mesh
+
+
+def label_dataset_object(
+    root: str | Path,
+    object_id: int,
+    gripper: GripperModel,
+    config: ObjectLabelConfig,
+    seed: int = 0,
+    overwrite: bool = False,
+) -> ObjectLabelOutcome:
+    """Label ``models/%03d/textured.obj`` of one object unless valid labels exist.
+
+    Never raises for a bad mesh or a failure inside labelling: the outcome says what happened.
+    """
+    start = time.perf_counter()
+    if not overwrite and object_labels_complete(root, object_id):
+        return ObjectLabelOutcome(object_id, "skipped")
+    path = Path(root) / "models" / f"{object_id:03d}" / "textured.obj"
+    try:
+        mesh = load_label_mesh(path)
+        rng = np.random.default_rng(np.random.SeedSequence([int(seed), int(object_id)]))
+        labels = label_object(mesh, gripper, config, rng)
+    except ValueError as exc:
+        return ObjectLabelOutcome(object_id, "degenerate", str(exc), time.perf_counter() - start)
+    except Exception as exc:  # noqa: BLE001 - one bad object must not stop the batch
+        logger.debug("object %d failed:\n%s", object_id, traceback.format_exc())
+        return ObjectLabelOutcome(object_id, "failed", f"{type(exc).__name__}: {exc}",
+                                  time.perf_counter() - start)
+    meta = {"config": config.to_dict(), "gripper": asdict(gripper), "seed": int(seed),
+            "object_id": int(object_id), "mesh": str(path)}
+    save_object_labels(root, object_id, labels, config=meta)
+    return ObjectLabelOutcome(object_id, "labelled", "", time.perf_counter() - start,
+                              len(labels.points))
+
+
+def label_dataset_objects(
+    root: str | Path,
+    object_ids: Iterable[int] | None = None,
+    gripper: GripperModel | None = None,
+    config: ObjectLabelConfig | None = None,
+    seed: int = 0,
+    workers: int = 1,
+    overwrite: bool = False,
+    progress: Callable[[ObjectLabelOutcome], None] | None = None,
+) -> list[ObjectLabelOutcome]:
+    """Label the objects of a dataset root (module docstring), resumably.
+
+    Args:
+        root: dataset root with ``models/%03d/textured.obj``.
+        object_ids: objects to label; None = all under ``models/``.
+        gripper: gripper geometry (default: the reference gripper).
+        config: label settings (default :class:`ObjectLabelConfig`).
+        seed: dataset seed (object k uses ``SeedSequence([seed, k])``).
+        workers: worker processes (1 = in this process).
+        overwrite: relabel objects that already have valid labels.
+        progress: optional callback, called with each object's outcome as it finishes.
+
+    Returns:
+        Outcomes in the order of ``object_ids``.
+    """
+    ids = dataset_object_ids(root) if object_ids is None else [int(i) for i in object_ids]
+    if int(workers) < 1:
+        raise ValueError(f"workers: expected a positive integer, got {workers}")
+    grip, cfg = gripper or GripperModel(), config or ObjectLabelConfig()
+    outcomes: dict[int, ObjectLabelOutcome] = {}
+    if int(workers) == 1:
+        for object_id in ids:
+            outcomes[object_id] = label_dataset_object(root, object_id, grip, cfg, seed, overwrite)
+            if progress is not None:
+                progress(outcomes[object_id])
+    else:
+        with ProcessPoolExecutor(max_workers=int(workers)) as pool:
+            futures = {pool.submit(label_dataset_object, root, i, grip, cfg, seed, overwrite): i
+                       for i in ids}
+            for future in as_completed(futures):
+                outcome = _result_or_failure(future, futures[future])
+                outcomes[outcome.object_id] = outcome
+                if progress is not None:
+                    progress(outcome)
+    return [outcomes[i] for i in ids]
+
+
+def _result_or_failure(future: Future[ObjectLabelOutcome], object_id: int) -> ObjectLabelOutcome:
+    """A worker's outcome, or a "failed" outcome when the worker itself died."""
+    try:
+        return future.result()
+    except Exception as exc:  # noqa: BLE001 - e.g. BrokenProcessPool after a killed worker
+        return ObjectLabelOutcome(object_id, "failed", f"worker error: {type(exc).__name__}: {exc}")
