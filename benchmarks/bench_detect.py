@@ -39,12 +39,13 @@ from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from grasplab.cli.demo import in_memory_frame_scene, in_memory_scene_objects, workspace_mask  # noqa: E402
 from grasplab.core import CameraIntrinsics, GraspGroup  # noqa: E402
 from grasplab.detection import AnalyticDetector, Detector, Observation  # noqa: E402
 from grasplab.detection.baselines import RandomDetector  # noqa: E402
+from grasplab.detection.workspace import workspace_mask  # noqa: E402
 from grasplab.evaluation import evaluate_frame, summarize_ap  # noqa: E402
 from grasplab.evaluation.binpick import BinpickConfig, run_binpick  # noqa: E402
+from grasplab.evaluation.in_memory import in_memory_frame_scene, in_memory_scene_objects  # noqa: E402
 from grasplab.objects import ObjectLibrary, split_object_ids  # noqa: E402
 from grasplab.scenes import (  # noqa: E402
     TRAY_FLOOR_HALF_EXTENT,

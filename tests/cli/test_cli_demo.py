@@ -12,8 +12,9 @@ import typer
 from PIL import Image
 from typer.testing import CliRunner
 
-from grasplab.cli.demo import register, workspace_mask
+from grasplab.cli.demo import register
 from grasplab.core import CameraIntrinsics, GraspGroup
+from grasplab.detection.workspace import workspace_mask
 from grasplab.scenes import look_at
 
 runner = CliRunner()

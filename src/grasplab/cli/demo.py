@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,14 +28,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from grasplab.core import CameraIntrinsics, GraspGroup, depth_to_points, invert_transform
+from grasplab.core import CameraIntrinsics, GraspGroup
+from grasplab.detection.workspace import workspace_mask
+from grasplab.evaluation.in_memory import in_memory_frame_scene, in_memory_scene_objects
 
 console = Console()
 
 #: Object pool of the demo scene: 40 seen procedural meshes and the first 10 novel objects.
 DEMO_POOL = tuple(range(0, 40)) + tuple(range(1000, 1010))
-#: Spacing of the model points of the AP evaluation (m); they are voxelized at 8 mm anyway.
-MODEL_SPACING = 0.004
 #: Friction coefficient of the executed grasp (PLGP's middle value).
 DEMO_MU = 0.6
 
@@ -72,54 +71,6 @@ class DemoResult:
     held_object: str | None
     timings: dict[str, float] = field(default_factory=dict)
     paths: dict[str, Path] = field(default_factory=dict)
-
-
-def workspace_mask(depth: np.ndarray, intrinsics: CameraIntrinsics, T_world_cam: np.ndarray,
-                   T_world_tray: np.ndarray, half_extent: float) -> np.ndarray:
-    """(H, W) bool: pixels whose surface point lies above the tray floor's square area.
-
-    Args:
-        depth: (H, W) metres.
-        intrinsics: the camera.
-        T_world_cam: (4, 4) camera pose.
-        T_world_tray: (4, 4) tray pose (floor centred at its origin).
-        half_extent: half side of the square area in the tray's x-y plane (m).
-    """
-    points, uv = depth_to_points(depth, intrinsics)
-    T_tray_cam = invert_transform(T_world_tray) @ T_world_cam
-    local = points @ T_tray_cam[:3, :3].T + T_tray_cam[:3, 3]
-    inside = np.all(np.abs(local[:, :2]) < half_extent, axis=1)
-    mask = np.zeros(depth.shape, dtype=bool)
-    mask[uv[inside, 1], uv[inside, 0]] = True
-    return mask
-
-
-def in_memory_scene_objects(library: Any, object_ids: Sequence[int],
-                            spacing: float = MODEL_SPACING) -> Any:
-    """The AP evaluation's ``SceneObjects`` of simulated objects, without writing a dataset.
-
-    Model points are the vertices of the library mesh subdivided to ``spacing`` (the dataset
-    writer's ``nontextured.ply`` rule, coarser; the evaluation voxelizes them at 8 mm anyway);
-    force closure uses the library mesh itself.
-    """
-    from grasplab.evaluation import SceneObjects, build_object_model
-    from grasplab.scenes import dense_model_mesh
-
-    models = []
-    for oid in object_ids:
-        mesh = library.load(int(oid)).mesh
-        models.append(build_object_model(int(oid), dense_model_mesh(mesh, spacing).vertices, mesh))
-    return SceneObjects.build(models)
-
-
-def in_memory_frame_scene(objects: Any, T_world_obj: np.ndarray, T_world_table: np.ndarray,
-                          T_world_cam: np.ndarray) -> Any:
-    """The ``FrameScene`` of one simulated view: objects' and table's poses in the camera."""
-    from grasplab.evaluation import FrameScene
-
-    T_cam_world = invert_transform(T_world_cam)
-    return FrameScene(objects, T_cam_world @ np.asarray(T_world_obj),
-                      T_cam_world @ np.asarray(T_world_table))
 
 
 class _Clock:

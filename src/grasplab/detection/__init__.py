@@ -22,6 +22,9 @@ from grasplab.detection.postprocess import (
     workspace_filter,
 )
 from grasplab.detection.protocol import Detector
+from grasplab.detection.workspace import (
+    workspace_mask,
+)
 
 __all__ = [
     "AnalyticDetector",
@@ -41,4 +44,5 @@ __all__ = [
     "top_k",
     "voxel_downsample",
     "workspace_filter",
+    "workspace_mask",
 ]
