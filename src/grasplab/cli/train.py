@@ -1,0 +1,94 @@
+"""``grasplab train``: train learned detectors.
+
+- ``grasplab train pixel --config configs/pixel/ggcnn2_depth.yaml --out runs/X [--device cpu|cuda]
+  [--set key=value ...]`` trains the PLGP pixel-level network. The run folder gets the resolved
+  ``config.yaml``, ``meta.json``, ``history.json`` and safetensors checkpoints; rerunning the same
+  command on the same ``--out`` resumes after the last finished epoch.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+console = Console()
+train_app = typer.Typer(help="Train learned grasp detectors.", no_args_is_help=True)
+
+
+def _check_device(device: str) -> None:
+    import torch
+
+    if device != "cpu" and not device.startswith("cuda"):
+        raise ValueError(f"--device must be cpu, cuda or cuda:N, got {device!r}")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError("--device cuda: no CUDA device is available to torch here")
+
+
+@train_app.command("pixel")
+def pixel(
+    out: Path = typer.Option(..., "--out", help="Run folder (created; an existing run is resumed)."),
+    config: Path | None = typer.Option(
+        None, "--config", help="YAML preset, e.g. configs/pixel/ggcnn2_depth.yaml."
+    ),
+    device: str = typer.Option("cpu", "--device", help="cpu, cuda or cuda:N."),
+    overrides: list[str] = typer.Option(  # noqa: B006 - typer needs a list default
+        [], "--set", help="Override a config value: --set optim.lr=1e-4 (repeatable)."
+    ),
+) -> None:
+    """Train (or resume) the PLGP pixel-level grasp network."""
+    from grasplab.training.config import load_train_config
+    from grasplab.training.pixel_trainer import PixelTrainer, TrainProgress
+
+    try:
+        cfg = load_train_config(config, overrides)
+        _check_device(device)
+    except (ValueError, FileNotFoundError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(code=2) from exc
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console) as bar:
+        tasks: dict[int, TaskID] = {}
+
+        def show(event: TrainProgress) -> None:
+            if event.phase == "train":
+                if event.epoch not in tasks:
+                    tasks[event.epoch] = bar.add_task("", total=event.steps_per_epoch)
+                text = f"epoch {event.epoch + 1}/{event.epochs} loss {event.loss:.4f}"
+                bar.update(tasks[event.epoch], completed=event.step, description=text)
+            else:
+                console.print(f"epoch {event.epoch + 1}/{event.epochs}: validation loss {event.loss:.4f}")
+
+        try:
+            result = PixelTrainer(cfg, out, device, command=sys.argv, progress=show).fit()
+        except KeyboardInterrupt as exc:
+            console.print(f"[yellow]interrupted[/yellow]; rerun the same command to resume from {out}")
+            raise typer.Exit(code=130) from exc
+        except (ValueError, FileNotFoundError) as exc:
+            console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(code=2) from exc
+    table = Table(
+        title=f"{out} (resumed after epoch {result.resumed_from})" if result.resumed_from else str(out)
+    )
+    for column in ("epoch", "lr", "train loss", "val loss", "val success", "seconds"):
+        table.add_column(column, justify="right")
+    for m in result.history:
+        table.add_row(
+            str(m.epoch + 1),
+            f"{m.lr:.2g}",
+            f"{m.train_loss:.4f}",
+            f"{m.val_loss:.4f}",
+            f"{m.val_success:.3f}",
+            f"{m.seconds:.1f}",
+        )
+    console.print(table)
+    console.print(f"checkpoints: {result.last_checkpoint}, {result.best_checkpoint}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``train`` command group to the main app."""
+    app.add_typer(train_app, name="train")

@@ -1,0 +1,165 @@
+"""PixelDetector: decoding known answers, a random tiny network end to end, checkpoints, ONNX extra."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from grasplab._optional import MissingExtraError  # noqa: E402
+from grasplab.core import CameraIntrinsics, GripperModel  # noqa: E402
+from grasplab.detection.observation import Observation  # noqa: E402
+from grasplab.detection.pixel_detector import (  # noqa: E402
+    PixelDetector,
+    PixelDetectorConfig,
+    collision_free_depth,
+    decode_pixel_grasps,
+    export_onnx,
+)
+from grasplab.detection.protocol import Detector  # noqa: E402
+from grasplab.models import build_pixel_model  # noqa: E402
+from grasplab.training import save_checkpoint  # noqa: E402
+
+K = 18
+INTR = CameraIntrinsics(300.0, 300.0, 31.5, 23.5, 64, 48)
+
+
+def _ridge(surround: float = 0.6) -> np.ndarray:
+    """Depth: a plane at ``surround`` with a ridge (columns 28-35) at 0.55 m running along v."""
+    depth = np.full((48, 64), surround, np.float32)
+    depth[:, 28:36] = 0.55
+    return depth
+
+
+def _maps(v: int, u: int, k: int, width: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    q_p, q_theta, w_g = torch.zeros(48, 64), torch.zeros(K, 48, 64), torch.zeros(K, 48, 64)
+    q_p[v, u], q_theta[k, v, u], w_g[k, v, u] = 0.8, 0.7, width
+    return q_p, q_theta, w_g
+
+
+def test_decode_known_answer() -> None:
+    depth = _ridge()
+    q_p, q_theta, w_g = _maps(24, 32, 0, 0.5)
+    q_theta[3, 24, 32] = 0.2  # a weaker angle at the same pixel
+    grasps = decode_pixel_grasps(q_p, q_theta, w_g, depth, INTR)
+    assert len(grasps) == 1
+    np.testing.assert_array_equal(grasps.pixels, [[32, 24]])
+    assert grasps.thetas[0] == 0.0 and grasps.widths[0] == pytest.approx(0.05)
+    assert grasps.depths[0] == pytest.approx(0.04)  # fingers over the plane 5 cm down: capped at L3
+    assert grasps.scores[0] == pytest.approx(0.8)
+
+
+def test_grasp_depth_stops_at_the_surface() -> None:
+    pixels = np.array([[32, 24], [32, 24]])
+    widths = np.array([0.05, 0.05])
+    thetas = np.array([0.0, np.pi / 2])  # across the ridge / along the ridge
+    d = collision_free_depth(_ridge(0.56), pixels, thetas, widths, INTR, GripperModel())
+    np.testing.assert_allclose(d, [0.01, 0.0], atol=1e-6)
+    # a narrow opening puts the fingers on the ridge itself
+    assert (
+        collision_free_depth(_ridge(), pixels[:1], thetas[:1], np.array([0.004]), INTR, GripperModel())[0]
+        == 0
+    )
+
+
+def test_decode_respects_mask_and_invalid_depth() -> None:
+    depth = _ridge()
+    depth[24, 32] = 0.0
+    grasps = decode_pixel_grasps(*_maps(24, 32, 0, 0.5), depth, INTR)
+    assert len(grasps) == 0
+    valid = np.zeros((48, 64), bool)
+    assert len(decode_pixel_grasps(*_maps(20, 30, 0, 0.5), _ridge(), INTR, valid=valid)) == 0
+
+
+def _random_detector(in_channels: int = 1, **config: object) -> PixelDetector:
+    torch.manual_seed(0)
+    model = build_pixel_model("ggcnn2", in_channels, channels=4)
+    return PixelDetector(model=model, config=PixelDetectorConfig(min_quality=0.0, **config))  # type: ignore[arg-type]
+
+
+def _check_group(group, limit: int) -> None:  # noqa: ANN001
+    assert 0 < len(group) <= limit
+    assert group.invalid_rows() == []
+    scores = group.scores
+    assert np.all(np.diff(scores) <= 0)
+    np.testing.assert_allclose(group.rotations[:, :, 0], np.tile([0.0, 0.0, 1.0], (len(group), 1)), atol=1e-9)
+    assert np.all((group.widths >= 0) & (group.widths <= 0.1))
+    assert np.all((group.depths >= 0) & (group.depths <= 0.04 + 1e-12))
+    assert np.all(group.translations[:, 2] > 0.5)
+
+
+def test_random_network_returns_valid_grasps() -> None:
+    detector = _random_detector(num_grasps=10, nms_kernel=5)
+    assert isinstance(detector, Detector)
+    obs = Observation(_ridge(), INTR)
+    group = detector.detect(obs)
+    _check_group(group, 10)
+    assert detector.detect(obs).array.tobytes() == group.array.tobytes()  # deterministic
+
+
+def test_rgbd_detector_needs_rgb_and_uses_mask() -> None:
+    detector = _random_detector(4, num_grasps=5)
+    depth = _ridge()
+    with pytest.raises(ValueError, match="no rgb"):
+        detector.detect(Observation(depth, INTR))
+    mask = np.zeros((48, 64), np.int32)
+    mask[:, 28:36] = 3
+    rgb = np.full((48, 64, 3), 120, np.uint8)
+    group = detector.detect(Observation(depth, INTR, rgb=rgb, mask=mask))
+    _check_group(group, 5)
+    u = group.translations[:, 0] * 300.0 / group.translations[:, 2] + 31.5
+    assert np.all((u > 27.5) & (u < 35.5))
+
+
+def test_checkpoint_detector_matches_model(tmp_path: Path) -> None:
+    detector = _random_detector()
+    assert detector.model is not None
+    path = save_checkpoint(
+        tmp_path / "w.safetensors", detector.model, config={"data": {"input_mode": "depth"}}
+    )
+    loaded = PixelDetector(weights=path, config=detector.config)
+    obs = Observation(_ridge(), INTR)
+    np.testing.assert_array_equal(loaded.detect(obs).array, detector.detect(obs).array)
+    assert loaded.input_mode == "depth"
+    with pytest.raises(ValueError, match="input_mode"):
+        PixelDetector(weights=path, input_mode="rgbd")
+    with pytest.raises(ValueError, match="needs weights"):
+        PixelDetector()
+
+
+@pytest.mark.skipif(importlib.util.find_spec("onnx") is not None, reason="onnx is installed")
+def test_onnx_export_names_the_extra(tmp_path: Path) -> None:
+    with pytest.raises(MissingExtraError, match=r"grasplab\[onnx\]"):
+        export_onnx(build_pixel_model("ggcnn2", 1, channels=4), tmp_path / "m.onnx")
+
+
+@pytest.mark.skipif(importlib.util.find_spec("onnxruntime") is not None, reason="onnxruntime is installed")
+def test_onnx_inference_names_the_extra(tmp_path: Path) -> None:
+    (tmp_path / "m.onnx").write_bytes(b"")
+    with pytest.raises(MissingExtraError, match=r"grasplab\[onnx\]"):
+        PixelDetector(weights=tmp_path / "m.onnx")
+
+
+def test_config_errors() -> None:
+    with pytest.raises(ValueError, match="odd"):
+        PixelDetectorConfig(nms_kernel=4)
+    with pytest.raises(ValueError, match="min_quality"):
+        PixelDetectorConfig(min_quality=2.0)
+
+
+def test_decoding_logits_matches_probabilities() -> None:
+    gen = torch.Generator().manual_seed(0)
+    maps = [
+        torch.randn(48, 64, generator=gen),
+        torch.randn(K, 48, 64, generator=gen),
+        torch.randn(K, 48, 64, generator=gen),
+    ]
+    cfg = PixelDetectorConfig(min_quality=0.6, nms_kernel=3)
+    from_logits = decode_pixel_grasps(*maps, _ridge(), INTR, cfg, logits=True)
+    from_probs = decode_pixel_grasps(*(torch.sigmoid(m) for m in maps), _ridge(), INTR, cfg)
+    assert len(from_logits) > 5 and np.all(from_logits.scores >= 0.6)
+    np.testing.assert_allclose(from_logits.array, from_probs.array, rtol=1e-6, atol=1e-7)

@@ -1,0 +1,75 @@
+"""``grasplab train pixel`` on the synthetic root: runs, resumes, rejects bad overrides."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("torch")
+
+from typer.testing import CliRunner  # noqa: E402
+
+from grasplab.cli.main import app  # noqa: E402
+
+PRESET = Path(__file__).resolve().parents[2] / "configs" / "pixel" / "ggcnn2_smoke.yaml"
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = Path(__file__).resolve().parents[1] / "data" / "pixel_synthetic.py"
+    spec = importlib.util.spec_from_file_location("pixel_synthetic_cli", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.write_root(tmp_path_factory.mktemp("cli_root"), num_scenes=2, frames_per_scene=2)
+
+
+def _args(root: Path, out: Path, *extra: str) -> list[str]:
+    return [
+        "train",
+        "pixel",
+        "--config",
+        str(PRESET),
+        "--out",
+        str(out),
+        "--set",
+        f"data.root={root}",
+        "--set",
+        "data.crop_size=32",
+        "--set",
+        "model.channels=4",
+        "--set",
+        "optim.epochs=1",
+        *extra,
+    ]
+
+
+def test_train_pixel_runs_and_resumes(root: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    result = runner.invoke(app, _args(root, tmp_path / "run"))
+    assert result.exit_code == 0, result.output
+    assert "val success" in result.output
+    assert (tmp_path / "run" / "checkpoints" / "last.safetensors").is_file()
+    meta = json.loads((tmp_path / "run" / "meta.json").read_text())
+    assert meta["seed"] == 0 and meta["grasplab_version"]
+    again = runner.invoke(app, _args(root, tmp_path / "run", "--set", "optim.epochs=2"))
+    assert again.exit_code == 0, again.output
+    assert "resumed after epoch 1" in again.output
+    assert len(json.loads((tmp_path / "run" / "history.json").read_text())) == 2
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--set", "optim.bogus=1"], "unknown config key"),
+        (["--device", "tpu"], "--device"),
+        (["--set", "optim.lr=x"], "optim.lr"),
+    ],
+)
+def test_train_pixel_errors(root: Path, tmp_path: Path, extra: list[str], message: str) -> None:
+    result = CliRunner().invoke(app, _args(root, tmp_path / "run", *extra))
+    assert result.exit_code == 2
+    assert message in result.output
