@@ -26,6 +26,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 console = Console()
+
 label_app = typer.Typer(
     help="Analytic grasp labels (GraspNet-1Billion format).", no_args_is_help=True
 )
@@ -40,7 +41,8 @@ def _label_config(
     spacing: float, collision_spacing: float, views: int, angles: int, anygrasp_depths: bool,
     max_points: int | None,
 ) -> Any:
-    from grasplab.labels import ANYGRASP_DEPTHS, GRASPNET_DEPTHS, ObjectLabelConfig
+    from grasplab.cli.label_scenes import register_label_commands
+from grasplab.labels import ANYGRASP_DEPTHS, GRASPNET_DEPTHS, ObjectLabelConfig
 
     return ObjectLabelConfig(
         spacing=spacing, collision_spacing=collision_spacing, num_views=views, num_angles=angles,
@@ -199,3 +201,7 @@ def objects(
     console.print(", ".join(f"{n} {s}" for s, n in counts.items()) + f" → {root / 'grasp_label'}")
     if counts["failed"]:
         raise typer.Exit(code=1)
+
+
+# Scene collision and pixel-level labels live in their own module; they join the same sub-app.
+register_label_commands(label_app)
