@@ -25,6 +25,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from grasplab.cli.label_scenes import register_label_commands
+
 console = Console()
 
 label_app = typer.Typer(
@@ -41,8 +43,7 @@ def _label_config(
     spacing: float, collision_spacing: float, views: int, angles: int, anygrasp_depths: bool,
     max_points: int | None,
 ) -> Any:
-    from grasplab.cli.label_scenes import register_label_commands
-from grasplab.labels import ANYGRASP_DEPTHS, GRASPNET_DEPTHS, ObjectLabelConfig
+    from grasplab.labels import ANYGRASP_DEPTHS, GRASPNET_DEPTHS, ObjectLabelConfig
 
     return ObjectLabelConfig(
         spacing=spacing, collision_spacing=collision_spacing, num_views=views, num_angles=angles,
