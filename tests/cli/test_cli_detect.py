@@ -169,3 +169,23 @@ def test_bad_input_exits_with_one_clear_line(frame: dict[str, Path], tmp_path: P
     assert result.exit_code == 2
     assert expected in _error_line(result)
     assert not out.exists()  # nothing written on bad input
+
+
+def test_pixel_method_runs_a_checkpoint_and_rejects_a_missing_one(frame: dict[str, Path],
+                                                                  tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    from grasplab.models import build_pixel_model
+    from grasplab.training import save_checkpoint
+
+    weights = save_checkpoint(tmp_path / "w.safetensors", build_pixel_model("ggcnn2", 1, channels=4),
+                              config={"data": {"input_mode": "depth"}})
+    out = tmp_path / "pixel.npy"
+    result = _invoke(["--depth", str(frame["depth"]), "--intrinsics", str(frame["K"]), "--out", str(out),
+                      "--method", "pixel", "--weights", str(weights), "--top-k", "5"])
+    assert result.exit_code == 0, result.output
+    grasps = np.load(out)
+    assert grasps.shape[1:] == (17,) and len(grasps) <= 5
+    missing = _invoke(["--depth", str(frame["depth"]), "--intrinsics", str(frame["K"]), "--out",
+                       str(tmp_path / "x.npy"), "--method", "pixel", "--weights", str(tmp_path / "no.safetensors")])
+    assert missing.exit_code == 2
+    assert "no such file" in missing.output

@@ -207,12 +207,31 @@ def grasps_to_json(grasps: GraspGroup, extra: dict[str, Any] | None = None) -> d
     }
 
 
-def _detector(method: str, top_k: int, seed: int) -> Any:
+def shipped_pixel_weights() -> Path | None:
+    """The pixel-detector weights shipped inside the package (``grasplab/assets/pixel``), if any."""
+    folder = Path(__file__).resolve().parent.parent / "assets" / "pixel"
+    found = sorted(folder.glob("*.safetensors")) if folder.is_dir() else []
+    return found[0] if found else None
+
+
+def _pixel_detector(weights: Path | None, top_k: int, device: str) -> Any:
+    from grasplab.detection.pixel_detector import PixelDetector, PixelDetectorConfig
+
+    path = weights if weights is not None else shipped_pixel_weights()
+    if path is None:
+        raise InputError("--method pixel needs --weights: no pixel model is shipped with this install")
+    if not Path(path).is_file():
+        raise InputError(f"--weights {path}: no such file")
+    return PixelDetector(path, device=device, config=PixelDetectorConfig(num_grasps=max(top_k, 1)))
+
+
+def _detector(method: str, top_k: int, seed: int, weights: Path | None = None, device: str = "cpu") -> Any:
     from grasplab.detection import AnalyticDetector, AnalyticDetectorConfig
 
     factories: dict[str, Callable[[], Any]] = {
         "analytic": lambda: AnalyticDetector(
             AnalyticDetectorConfig(max_grasps=max(top_k, 1)), rng=seed),
+        "pixel": lambda: _pixel_detector(weights, top_k, device),
     }
     try:
         from grasplab.detection.baselines import RandomDetector
@@ -267,7 +286,10 @@ def register(app: typer.Typer) -> None:
         viz: Path | None = typer.Option(None, "--viz", help="Write an overlay PNG."),
         export_3d: Path | None = typer.Option(
             None, "--export-3d", help="Write the cloud and grippers as .ply or .glb."),
-        method: str = typer.Option("analytic", "--method", help="Detector: analytic or random."),
+        method: str = typer.Option("analytic", "--method", help="Detector: analytic, pixel or random."),
+        weights: Path | None = typer.Option(
+            None, "--weights", help="Pixel-detector checkpoint (.safetensors or .onnx); default: shipped."),
+        device: str = typer.Option("cpu", "--device", help="Torch device of learned detectors: cpu or cuda."),
         top_k: int = typer.Option(50, "--top-k", min=1, help="Keep the best k grasps."),
         seed: int = typer.Option(0, "--seed", help="Random seed of the detector."),
     ) -> None:
@@ -282,7 +304,7 @@ def register(app: typer.Typer) -> None:
             shape = (int(depth_m.shape[0]), int(depth_m.shape[1]))
             color = None if rgb is None else read_rgb(rgb, shape, depth.name)
             camera = parse_intrinsics(intrinsics, shape)
-            detector = _detector(method, top_k, seed)
+            detector = _detector(method, top_k, seed, weights, device)
             observation = Observation(depth_m, camera, rgb=color)
         except (InputError, ValueError) as exc:
             typer.echo("error: " + " ".join(str(exc).split()), err=True)  # always one line
