@@ -186,6 +186,7 @@ def test_pixel_method_runs_a_checkpoint_and_rejects_a_missing_one(frame: dict[st
     grasps = np.load(out)
     assert grasps.shape[1:] == (17,) and len(grasps) <= 5
     missing = _invoke(["--depth", str(frame["depth"]), "--intrinsics", str(frame["K"]), "--out",
-                       str(tmp_path / "x.npy"), "--method", "pixel", "--weights", str(tmp_path / "no.safetensors")])
+                       str(tmp_path / "x.npy"), "--method", "pixel",
+                       "--weights", str(tmp_path / "no.safetensors")])
     assert missing.exit_code == 2
     assert "no such file" in missing.output
