@@ -35,7 +35,7 @@ from grasplab.labels import (
     object_labels_complete,
     sample_surface_voxels,
 )
-from grasplab.scenes import SceneRecord, World, tray_mesh
+from grasplab.scenes import TRAY_FLOOR_Z, TRAY_RIM_HALF_EXTENT, SceneRecord, World, tray_mesh
 
 __all__ = [
     "COARSE_LABEL_CONFIG",
@@ -153,6 +153,7 @@ class OracleDetector:
         self._meshes: dict[int, trimesh.Trimesh] = {}
         self._surface: dict[int, np.ndarray] = {}
         self._world_grasps: GraspGroup | None = None
+        self._static: tuple[bytes, np.ndarray] | None = None
 
     def labels(self, object_id: int) -> ObjectLabels:
         """The labels of one object (stored ones, else computed once and cached)."""
@@ -179,14 +180,27 @@ class OracleDetector:
         return self._surface[object_id]
 
     def _static_points(self, state: SceneState) -> np.ndarray:
-        step = self.config.point_spacing * 2
-        ticks = np.arange(-self.config.table_extent, self.config.table_extent + 1e-9, step)
+        """Table-top plane, tray floor plane (its collision top) and tray surface, world frame.
+
+        Cached for the last table and tray poses (they do not move during a benchmark).
+        """
+        key = state.T_world_table.tobytes() + (b"" if state.T_world_tray is None
+                                               else state.T_world_tray.tobytes())
+        if self._static is None or self._static[0] != key:
+            self._static = (key, self._make_static_points(state))
+        return self._static[1]
+
+    def _make_static_points(self, state: SceneState) -> np.ndarray:
+        cfg = self.config
+        ticks = np.arange(-cfg.table_extent, cfg.table_extent + 1e-9, cfg.point_spacing)
         gx, gy = np.meshgrid(ticks, ticks)
         plane = np.stack([gx.ravel(), gy.ravel(), np.zeros(gx.size)], axis=1)
         parts = [plane @ state.T_world_table[:3, :3].T + state.T_world_table[:3, 3]]
         if state.T_world_tray is not None:
-            tray = sample_surface_voxels(tray_mesh(), self.config.point_spacing * 2, self._rng)
-            parts.append(tray @ state.T_world_tray[:3, :3].T + state.T_world_tray[:3, 3])
+            floor = plane[np.abs(plane[:, :2]).max(axis=1) <= TRAY_RIM_HALF_EXTENT] + (0, 0, TRAY_FLOOR_Z)
+            tray = sample_surface_voxels(tray_mesh(), cfg.point_spacing, self._rng)
+            for pts in (floor, tray):
+                parts.append(pts @ state.T_world_tray[:3, :3].T + state.T_world_tray[:3, 3])
         return np.concatenate(parts)
 
     def bind(self, state: SceneState | SceneRecord) -> None:
@@ -200,7 +214,12 @@ class OracleDetector:
         static = self._static_points(scene)
         groups = []
         for k, (oid, T) in enumerate(zip(scene.object_ids, scene.T_world_obj, strict=True)):
-            grasps = labels_to_grasps(self.labels(oid), T, oid, fric_coef_thresh=cfg.max_mu)
+            try:
+                labels = self.labels(oid)
+            except ValueError as exc:  # e.g. a mesh too big for the gripper: no label grasps
+                logger.warning("object %d has no labels: %s", oid, exc)
+                continue
+            grasps = labels_to_grasps(labels, T, oid, fric_coef_thresh=cfg.max_mu)
             cos = -grasps.rotations[:, 2, 0] if len(grasps) else np.zeros(0)
             grasps = grasps[cos >= np.cos(cfg.max_approach_angle)]
             if len(grasps) > cfg.max_per_object:
@@ -213,17 +232,21 @@ class OracleDetector:
         order = self._rng.permutation(len(merged))  # random order among equal scores
         self._world_grasps = merged[order].sort_by_score()[: cfg.max_grasps]
 
+    def world_grasps(self) -> GraspGroup:
+        """The bound scene's grasps in the world frame, best first (ValueError if unbound)."""
+        if self._world_grasps is None:
+            raise ValueError("OracleDetector: call bind(scene) before asking for grasps")
+        return self._world_grasps
+
     def detect(self, observation: Observation) -> GraspGroup:
         """The bound scene's label grasps in the observation's camera frame, best first.
 
         Raises:
             ValueError: no scene bound, or an observation without ``T_world_cam``.
         """
-        if self._world_grasps is None:
-            raise ValueError("OracleDetector: call bind(scene) before detect()")
         if observation.T_world_cam is None:
             raise ValueError("observation.T_world_cam is required by OracleDetector")
-        return self._world_grasps.transform(invert_transform(observation.T_world_cam))
+        return self.world_grasps().transform(invert_transform(observation.T_world_cam))
 
 
 class RandomDetector:

@@ -1,0 +1,139 @@
+"""``grasplab bench``: physics benchmarks with the simulated floating gripper.
+
+- ``grasplab bench binpick --detector oracle|random|analytic --objects 5 --split seen --scenes N
+  --out DIR [--mu 0.2,0.4,...] [--seed S]``: the PLGP bin-picking benchmark (SR, PC, AP);
+  writes ``DIR/binpick_<detector>.json`` and ``.md``.
+- ``grasplab bench labels --objects N --out DIR``: label score vs lift success (GraspNet-1Billion
+  Table 2 analogue); writes ``DIR/label_quality.json`` and ``.md``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+console = Console()
+bench_app = typer.Typer(help="Physics benchmarks: bin-picking and label quality.",
+                        no_args_is_help=True)
+
+_DETECTORS = ("oracle", "random", "analytic")
+
+
+def _floats(text: str, name: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError as exc:
+        raise ValueError(f"{name}: expected comma-separated numbers, got {text!r}") from exc
+    if not values:
+        raise ValueError(f"{name}: expected at least one number, got {text!r}")
+    return values
+
+
+def _progress(label: str) -> Progress:
+    columns = (TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    return Progress(*columns, console=console)
+
+
+def _make_detector(name: str, library: Any, seed: int) -> Any:
+    if name == "oracle":
+        from grasplab.detection.baselines import OracleDetector
+
+        return OracleDetector(library, rng=seed)
+    if name == "random":
+        from grasplab.detection.baselines import RandomDetector
+
+        return RandomDetector(seed)
+    if name == "analytic":
+        from grasplab.detection import AnalyticDetector
+
+        return AnalyticDetector(rng=seed)
+    raise ValueError(f"--detector: expected one of {', '.join(_DETECTORS)}, got {name!r}")
+
+
+def _pool(split: str, size: int, library: Any) -> list[int]:
+    ids = list(library.ids(split))
+    return ids[:size] if size > 0 else ids
+
+
+@bench_app.command("binpick")
+def binpick(
+    detector: str = typer.Option("oracle", help="Detector: oracle, random or analytic."),
+    objects: int = typer.Option(5, "--objects", help="Objects per scene (PLGP: 5 and 15)."),
+    split: str = typer.Option("seen", help="Object split: seen, similar or novel."),
+    scenes: int = typer.Option(10, "--scenes", help="Number of scenes."),
+    out: Path = typer.Option(Path("benchmarks/results"), "--out", help="Output folder."),
+    mu: str = typer.Option("0.2,0.4,0.6,0.8,1.0", "--mu", help="Friction coefficients."),
+    seed: int = typer.Option(0, "--seed", help="Seed of scenes, cameras and detectors."),
+    image_width: int = typer.Option(320, "--image-width", help="Rendered width (pixels)."),
+    image_height: int = typer.Option(240, "--image-height", help="Rendered height (pixels)."),
+    top_k: int = typer.Option(50, "--top-k", help="Grasps executed for AP."),
+    pool_size: int = typer.Option(0, "--pool-size", help="Use the first N ids of the split (0: all)."),
+) -> None:
+    """Bin-picking in PyBullet: Success Rate, Percent Cleared and AP averaged over μ."""
+    from grasplab.evaluation.binpick import BinpickConfig, binpick_work_units, run_binpick
+    from grasplab.objects import ObjectLibrary
+
+    try:
+        config = BinpickConfig(num_objects=objects, split=split, num_scenes=scenes,
+                               mu_values=_floats(mu, "--mu"), image_width=image_width,
+                               image_height=image_height, top_k=top_k)
+        library = ObjectLibrary()
+        pool = _pool(split, pool_size, library)
+        det = _make_detector(detector, library, seed)
+        with _progress(f"binpick {detector}") as bar:
+            task = bar.add_task("binpick", total=binpick_work_units(config))
+            result = run_binpick(det, config, seed, library=library, object_pool=pool,
+                                 detector_name=detector, progress=lambda n: bar.advance(task, n))
+    except ValueError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(code=2) from exc
+    path = result.save_json(out / f"binpick_{detector}.json")
+    markdown = result.to_markdown()
+    (out / f"binpick_{detector}.md").write_text(markdown)
+    console.print(markdown)
+    console.print(f"{result.seconds:.1f} s → {path}")
+
+
+@bench_app.command("labels")
+def labels(
+    objects: int = typer.Option(5, "--objects", help="Number of objects (drawn from the split)."),
+    out: Path = typer.Option(Path("benchmarks/results"), "--out", help="Output folder."),
+    split: str = typer.Option("seen", help="Object split: seen, similar or novel."),
+    per_bucket: int = typer.Option(20, "--per-bucket", help="Grasps per object and score bucket."),
+    mu: str = typer.Option("0.2,0.4,0.6,0.8,1.0", "--mu", help="Frictions of the fixed mode."),
+    seed: int = typer.Option(0, "--seed", help="Seed of object draws, poses and grasp draws."),
+) -> None:
+    """Label score vs physics lift success (GraspNet-1Billion Table 2 analogue)."""
+    from grasplab.evaluation.label_quality import LabelQualityConfig, run_label_quality
+    from grasplab.objects import ObjectLibrary
+
+    try:
+        config = LabelQualityConfig(grasps_per_bucket=per_bucket, sim_mus=_floats(mu, "--mu"))
+        library = ObjectLibrary()
+        ids = list(library.ids(split))
+        if not 1 <= objects <= len(ids):
+            raise ValueError(f"--objects: expected 1..{len(ids)} for split {split!r}, got {objects}")
+        chosen = sorted(int(i) for i in np.random.default_rng(seed).choice(ids, objects,
+                                                                           replace=False))
+        with _progress("label quality") as bar:
+            task = bar.add_task("objects", total=len(chosen))
+            result = run_label_quality(library, chosen, config, seed,
+                                       progress=lambda n: bar.advance(task, n))
+    except ValueError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(code=2) from exc
+    path = result.save_json(out / "label_quality.json")
+    markdown = result.to_markdown()
+    (out / "label_quality.md").write_text(markdown)
+    console.print(markdown)
+    console.print(f"{result.seconds:.1f} s → {path}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``bench`` sub-command group to the ``grasplab`` app."""
+    app.add_typer(bench_app, name="bench")
