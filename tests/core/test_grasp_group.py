@@ -7,9 +7,9 @@ from scipy.spatial.transform import Rotation
 from grasplab.core.grasp_group import (
     GRASP_ARRAY_LEN,
     GraspGroup,
-    pose_nms_indices,
     summarize_grasps,
 )
+from grasplab.core.nms import pose_nms_indices
 
 # ----------------------------------------------------------------------------- helpers
 
