@@ -22,13 +22,11 @@ z = 0), OpenCV camera; metres.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -38,6 +36,7 @@ from grasplab.core.validation import RngLike
 from grasplab.detection.baselines import SceneState
 from grasplab.detection.observation import Observation
 from grasplab.detection.protocol import Detector
+from grasplab.evaluation.report import JsonResult
 from grasplab.execution.grasp_execution import (
     ExecutionConfig,
     GraspOutcome,
@@ -200,7 +199,7 @@ class BinpickMuResult:
 
 
 @dataclass(frozen=True)
-class BinpickResult:
+class BinpickResult(JsonResult):
     """The benchmark's result: per-μ rows and their means (fractions in [0, 1]).
 
     Attributes:
@@ -222,17 +221,6 @@ class BinpickResult:
     ap: float
     reasons: dict[str, int]
     seconds: float
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-able dict."""
-        return asdict(self)
-
-    def save_json(self, path: str | Path) -> Path:
-        """Write :meth:`to_dict` as JSON; returns the path."""
-        out = Path(path)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
-        return out
 
     def to_markdown(self) -> str:
         """A Markdown table: one row per μ and the mean, in percent."""

@@ -30,12 +30,10 @@ was labelled, so the strict figure is the closer analogue of judging the label i
 
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -44,6 +42,7 @@ from grasplab.core import GraspGroup, GripperModel, as_rng, make_transform
 from grasplab.core.rotations import quaternion_to_matrix
 from grasplab.core.validation import RngLike
 from grasplab.detection.baselines import COARSE_LABEL_CONFIG, OracleConfig, OracleDetector, SceneState
+from grasplab.evaluation.report import JsonResult
 from grasplab.execution.grasp_execution import ExecutionConfig, execute_grasp, set_grasp_friction
 from grasplab.execution.sim_gripper import SimGripper, SimGripperConfig
 from grasplab.labels import ObjectLabelConfig
@@ -117,24 +116,13 @@ class LabelQualityRow:
 
 
 @dataclass(frozen=True)
-class LabelQualityResult:
+class LabelQualityResult(JsonResult):
     """Rows per (mode, score), the objects used and the wall time."""
 
     rows: tuple[LabelQualityRow, ...]
     object_ids: tuple[int, ...]
     config: dict[str, Any]
     seconds: float
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-able dict."""
-        return asdict(self)
-
-    def save_json(self, path: str | Path) -> Path:
-        """Write :meth:`to_dict` as JSON; returns the path."""
-        out = Path(path)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
-        return out
 
     def to_markdown(self) -> str:
         """A Markdown table: success per score bucket and friction mode."""

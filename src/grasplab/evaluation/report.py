@@ -10,6 +10,7 @@ print percent). The NPZ keeps fractions and raw per-grasp outcomes.
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,21 @@ from grasplab.evaluation.ap import APResult
 from grasplab.evaluation.precision import APSummary
 
 __all__ = ["result_to_dict", "write_json", "write_markdown", "write_npz", "write_report"]
+
+
+class JsonResult:
+    """Mixin of frozen result dataclasses: ``to_dict`` (JSON-able) and ``save_json``."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able dict of the dataclass fields."""
+        return asdict(self)  # type: ignore[call-overload, no-any-return]
+
+    def save_json(self, path: str | Path) -> Path:
+        """Write :meth:`to_dict` as indented JSON (parents created); returns the path."""
+        out = Path(path)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        return out
 
 
 def result_to_dict(result: APResult) -> dict[str, Any]:
