@@ -103,3 +103,40 @@ def test_valid_hands_pass_the_reference_collision_check(rng: np.random.Generator
         np.asarray(PARAMS.depths)[d_idx])
     collision, empty = GRIPPER.collision_and_empty(grasps, pts)
     assert not collision.any() and not empty.any()
+
+
+def test_fingertip_band_points_and_contact_levels() -> None:
+    # a box whose visible sides end 1.5 cm below its top (x = 0): a hand deeper than that
+    # closes its fingertip line (at x = depth) on nothing
+    points, normals = _box_surface(-0.01, 0.03, x1=0.015)
+    res = _search(points, normals)
+    assert res.valid.all()
+    # bands: (-depth_base, 0.01], (0.01, 0.02], (0.02, 0.03], (0.03, 0.04]
+    assert res.tip_points[0, 0] > 0 and res.tip_points[0, 1] > 0
+    np.testing.assert_array_equal(res.tip_points[0, 2:], 0)
+    # whole-slab normals (contact_levels=0) see the sides at every depth ...
+    whole = search_hands(points[None, :, None].astype(np.float32),
+                         normals[None, :, None, 1].astype(np.float32), GRIPPER,
+                         HandSearchParams(contact_levels=0))
+    np.testing.assert_allclose(whole.antipodal, 1.0)
+    # ... the fingertip band alone (the default of the detector) only where the sides reach
+    tip = search_hands(points[None, :, None].astype(np.float32),
+                       normals[None, :, None, 1].astype(np.float32), GRIPPER,
+                       HandSearchParams(contact_levels=1))
+    np.testing.assert_allclose(tip.antipodal[0], [1.0, 1.0, 0.0, 0.0])
+    two = search_hands(points[None, :, None].astype(np.float32),
+                       normals[None, :, None, 1].astype(np.float32), GRIPPER,
+                       HandSearchParams(contact_levels=2))
+    np.testing.assert_allclose(two.antipodal[0], [1.0, 1.0, 1.0, 0.0])
+
+
+def test_contact_height_scores_only_normals_near_the_jaw_line() -> None:
+    points, normals = _box_surface(-0.01, 0.03)
+    near_line = (np.abs(points[:, 2]) < 0.003) & (np.abs(normals[:, 1]) > 0.5)
+    normals[near_line] = [-1.0, 0.0, 0.0]  # the sides' normals at the jaw line are useless
+    args = (points[None, :, None].astype(np.float32),
+            normals[None, :, None, 1].astype(np.float32), GRIPPER)
+    whole = search_hands(*args, HandSearchParams(contact_height=None))
+    np.testing.assert_allclose(whole.antipodal, 1.0)  # good normals elsewhere on the fingers
+    line = search_hands(*args, HandSearchParams(contact_height=0.006))
+    np.testing.assert_allclose(line.antipodal, 0.0)

@@ -13,14 +13,23 @@ Pipeline (GraspNet-1Billion §2 and Fig. 3; AnyGrasp §IV-D for the centring):
    ``depths``, then run the vectorized hand search (:mod:`grasplab.detection.hand_search`):
    width from the points between the jaws, centring, palm/finger collision, emptiness and an
    antipodal + clearance score;
-6. keep the best depth of each (point, rotation) and the best ``pre_nms`` proposals, apply the
+6. score each valid hand: the antipodal + clearance score of the search (normals near the
+   jaw line in the fingertip band, where force closure is judged), minus penalties for finger
+   sample points hidden behind the observed surface (the unseen side of an object or the table
+   under it: the main cause of collisions in the AP check), for too few observed points in
+   the fingertip band between the jaws (graded up to ``tip_points``: the jaw line may miss the
+   object), for an approach tilted away from the table normal (bins are picked from above)
+   and for a jaw line far from the centroid of the observed part between the jaws (a
+   stable-score analogue, GraspNet-1Billion §2), plus a bonus for deeper grasps (a larger
+   contact patch holds better in physics);
+7. keep the best depth of each (point, rotation) and the best ``pre_nms`` proposals, apply the
    reference pose NMS, re-check the survivors against the cloud with
    ``GripperModel.collision_and_empty`` and return the best ``max_grasps``.
 
-Output grasps are in the camera frame (OpenCV, metres), sorted by score descending; scores lie
-in [0, 1 + clearance_weight]. With an integer instance mask, a grasp's ``object_id`` is the
-label of its grasp point minus one (-1 otherwise). The detector is deterministic for an integer
-seed.
+Output grasps are in the camera frame (OpenCV, metres), sorted by score descending; scores are
+at most ``1 + clearance_weight + depth_weight`` (penalties may make them negative). With an
+integer instance mask, a grasp's ``object_id`` is the label of its grasp point minus one (-1
+otherwise). The detector is deterministic for an integer seed.
 """
 
 from __future__ import annotations
@@ -35,13 +44,16 @@ from scipy.spatial import cKDTree
 from grasplab.core import GraspGroup, GripperModel, as_rng, depth_to_points
 from grasplab.core.validation import RngLike
 from grasplab.detection.cloud import estimate_normals, fit_plane, voxel_downsample
-from grasplab.detection.hand_search import HandSearchParams, search_hands
+from grasplab.detection.hand_search import HandSearchParams, HandSearchResult, search_hands
 from grasplab.detection.observation import Observation
 from grasplab.detection.proposals import (
     approach_directions,
     candidate_rotations,
+    centroid_offsets,
+    finger_samples,
     local_frames,
     neighborhoods,
+    occluded_fraction,
 )
 
 logger = logging.getLogger(__name__)
@@ -49,10 +61,11 @@ logger = logging.getLogger(__name__)
 _POSITIVE = (
     "min_depth", "max_depth", "voxel_size", "plane_threshold", "view_tilt", "bin_size",
     "width_margin", "contact_band", "friction_coef", "clearance_cap", "nms_translation",
-    "nms_rotation",
+    "nms_rotation", "occlusion_tolerance", "centroid_scale",
 )
+_WEIGHTS = ("occlusion_weight", "tilt_weight", "tip_weight", "depth_weight", "centroid_weight")
 _COUNTS = ("pixel_stride", "num_neighbors", "num_samples", "num_angles", "max_neighbors",
-           "pre_nms", "max_grasps")
+           "pre_nms", "max_grasps", "tip_points")
 
 
 @dataclass(frozen=True)
@@ -80,6 +93,26 @@ class AnalyticDetectorConfig:
         friction_coef: friction coefficient at which a contact's score reaches 0.
         clearance_cap: free space beyond the gap a finger needs that earns the full clearance.
         clearance_weight: weight of the clearance term in the score.
+        contact_levels: depth levels next to the fingertips whose normals are scored (1 = the
+            fingertip band, where force closure is judged; 0 = the whole finger slab).
+        contact_height: only normals of points within ``contact_height / 2`` of the jaw line
+            (along the finger height) are scored; None uses the whole finger height.
+        occlusion_weight: penalty per unit fraction of finger sample points hidden behind the
+            observed surface (space the camera cannot see may hold the object's unseen side).
+        occlusion_tolerance: depth behind the observed surface still counted as visible.
+        tilt_weight: penalty for an approach tilted from the table's inward normal (the camera
+            ray without a table) by more than ``tilt_free``, reached at 90°.
+        tilt_free: tilt without penalty, radians.
+        centroid_weight: penalty for the distance along the finger height axis between the
+            jaw line and the centroid of the observed off-table points between the jaws (a
+            stable-score analogue: grasp near the part's centre of mass).
+        centroid_scale: distance at which that penalty is full, metres.
+        tip_weight: penalty when no observed point lies between the jaws in the fingertip band
+            (the jaw line at the fingertips probably misses the object), decreasing linearly
+            to 0 at ``tip_points`` points.
+        tip_points: observed points in the fingertip band that clear the tip penalty.
+        depth_weight: bonus for the deepest depth (linear in the depth index), for grasps that
+            pass the other tests.
         max_neighbors: cap on the cloud points considered around one grasp point.
         pre_nms: proposals kept (best first) before pose NMS.
         nms_translation: pose-NMS distance threshold, metres.
@@ -107,6 +140,17 @@ class AnalyticDetectorConfig:
     friction_coef: float = 1.0
     clearance_cap: float = 0.01
     clearance_weight: float = 0.2
+    contact_levels: int = 1
+    contact_height: float | None = 0.008
+    occlusion_weight: float = 1.0
+    occlusion_tolerance: float = 0.005
+    tilt_weight: float = 0.5
+    centroid_weight: float = 0.3
+    centroid_scale: float = 0.03
+    tilt_free: float = float(np.deg2rad(20.0))
+    tip_weight: float = 0.5
+    tip_points: int = 8
+    depth_weight: float = 0.15
     max_neighbors: int = 1024
     pre_nms: int = 1000
     nms_translation: float = 0.03
@@ -124,6 +168,9 @@ class AnalyticDetectorConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name}: expected an integer >= 1, got {value!r}")
+        if (isinstance(self.contact_levels, bool) or not isinstance(self.contact_levels, int)
+                or self.contact_levels < 0):
+            raise ValueError(f"contact_levels: expected an integer >= 0, got {self.contact_levels!r}")
         if self.num_neighbors < 3 or self.num_tilted_views < 0:
             raise ValueError("num_neighbors must be >= 3 and num_tilted_views >= 0")
         depths = np.asarray(self.depths, dtype=float)
@@ -136,6 +183,17 @@ class AnalyticDetectorConfig:
             raise ValueError(f"min_depth ({self.min_depth}) must be < max_depth ({self.max_depth})")
         if not 0 <= self.plane_min_fraction <= 1 or not 0 <= self.clearance_weight:
             raise ValueError("plane_min_fraction must lie in [0, 1] and clearance_weight >= 0")
+        for name in _WEIGHTS:
+            value = getattr(self, name)
+            if not isinstance(value, int | float) or not np.isfinite(value) or value < 0:
+                raise ValueError(f"{name}: expected a finite number >= 0, got {value!r}")
+        if self.contact_height is not None and not (
+            isinstance(self.contact_height, int | float) and 0 < self.contact_height < np.inf
+        ):
+            raise ValueError(f"contact_height: expected positive metres or None, got "
+                             f"{self.contact_height!r}")
+        if not 0 <= self.tilt_free < np.pi / 2:
+            raise ValueError(f"tilt_free: expected radians in [0, pi/2), got {self.tilt_free!r}")
 
     @property
     def search_params(self) -> HandSearchParams:
@@ -143,7 +201,8 @@ class AnalyticDetectorConfig:
         return HandSearchParams(
             depths=self.depths, bin_size=self.bin_size, width_margin=self.width_margin,
             contact_band=self.contact_band, friction_coef=self.friction_coef,
-            clearance_cap=self.clearance_cap,
+            clearance_cap=self.clearance_cap, contact_levels=self.contact_levels,
+            contact_height=self.contact_height,
         )
 
 
@@ -154,6 +213,7 @@ class _Cloud:
     labels: np.ndarray  # (M,) int: largest instance label of the voxel's pixels (0 = none)
     on_plane: np.ndarray  # (M,) bool: inlier of the dominant plane (all False without one)
     plane_normal: np.ndarray  # (3,) unit normal of that plane, facing the camera
+    found_plane: bool = False  # a dominant plane was found (plane_normal is meaningful)
 
 
 class AnalyticDetector:
@@ -201,7 +261,7 @@ class AnalyticDetector:
             return GraspGroup.empty()
         count = min(cfg.num_samples, len(candidates))
         samples = np.sort(rng.choice(candidates, size=count, replace=False))
-        grasps = self._propose(cloud, samples, rng, timer)
+        grasps = self._propose(cloud, samples, rng, timer, observation)
         grasps = grasps.sort_by_score()[: cfg.pre_nms]
         grasps = grasps.nms(cfg.nms_translation, cfg.nms_rotation)
         timer.lap("nms")
@@ -241,7 +301,7 @@ class AnalyticDetector:
                 on_plane = inliers
                 # the camera sits at the origin, where n·0 + offset > 0 on the normal's side
                 plane_normal = normal if offset > 0 else -normal
-        return _Cloud(centroids, in_roi, labels, on_plane, plane_normal)
+        return _Cloud(centroids, in_roi, labels, on_plane, plane_normal, bool(on_plane.any()))
 
     def _normals(self, cloud: _Cloud, tree: cKDTree, needed: np.ndarray) -> np.ndarray:
         """(M, 3) outward normals: PCA for the needed points off the plane, the plane's on it."""
@@ -253,7 +313,8 @@ class AnalyticDetector:
         return normals
 
     def _propose(
-        self, cloud: _Cloud, samples: np.ndarray, rng: np.random.Generator, timer: _Timer
+        self, cloud: _Cloud, samples: np.ndarray, rng: np.random.Generator, timer: _Timer,
+        observation: Observation,
     ) -> GraspGroup:
         """Hand-search every (sample, view, angle, depth) and return the valid proposals."""
         cfg, gripper, points = self.config, self.config.gripper, cloud.points
@@ -274,10 +335,10 @@ class AnalyticDetector:
         timer.lap("frames")
         result = search_hands(local, normal_y, gripper, params)
         timer.lap("search")
+        scores = self._scores(cloud, samples, rotations, result, observation)
+        timer.lap("score")
         # Depths of one (point, rotation) share the pose up to a shift along the jaw axis, so
         # pose NMS would keep only the best of them: keep it right away (ties: the deepest).
-        scores = np.where(result.valid, result.antipodal + cfg.clearance_weight * result.clearance,
-                          -np.inf)
         num_depths = scores.shape[1]
         best = num_depths - 1 - np.argmax(scores[:, ::-1], axis=1)
         pair = np.flatnonzero(np.isfinite(scores[np.arange(len(scores)), best]))
@@ -286,11 +347,53 @@ class AnalyticDetector:
         offsets = result.offsets[pair, depth_idx]
         point = samples[pair // rotations.shape[1]]
         centres = points[point] + offsets[:, None] * rot[:, :, 1]
+        final = scores[pair, depth_idx]
+        if len(pair) > cfg.pre_nms:  # only the best pre_nms go on: re-score just those
+            top = np.sort(np.argsort(-final, kind="stable")[: cfg.pre_nms])
+            pair, depth_idx, rot, offsets, point, centres, final = (
+                pair[top], depth_idx[top], rot[top], offsets[top], point[top], centres[top],
+                final[top])
+        if cfg.centroid_weight > 0 and len(pair):
+            span = centroid_offsets(local, neighbors, cloud.on_plane, pair, offsets,
+                                    result.widths[pair, depth_idx], gripper)
+            final = final - cfg.centroid_weight * np.minimum(span / cfg.centroid_scale, 1.0)
         return GraspGroup.from_components(
             centres, rot, result.widths[pair, depth_idx], np.asarray(cfg.depths)[depth_idx],
-            scores=scores[pair, depth_idx], heights=gripper.height,
+            scores=final, heights=gripper.height,
             object_ids=cloud.labels[point] - 1, validate=False,
         )
+
+    def _scores(
+        self, cloud: _Cloud, samples: np.ndarray, rotations: np.ndarray,
+        result: HandSearchResult, observation: Observation,
+    ) -> np.ndarray:
+        """(P, D) grasp scores, -inf for invalid hands (see :class:`AnalyticDetectorConfig`)."""
+        cfg, gripper = self.config, self.config.gripper
+        rot = rotations.reshape(-1, 3, 3)
+        num_depths = result.valid.shape[1]
+        depths = np.asarray(cfg.depths)
+        scores = (result.antipodal + cfg.clearance_weight * result.clearance
+                  - cfg.tip_weight * (1.0 - np.minimum(result.tip_points / cfg.tip_points, 1.0))
+                  + cfg.depth_weight * np.arange(num_depths) / max(num_depths - 1, 1))
+        pair, level = np.nonzero(result.valid)
+        point = samples[pair // rotations.shape[1]]
+        if cfg.occlusion_weight > 0 and len(pair):
+            centres = (cloud.points[point]
+                       + result.offsets[pair, level, None] * rot[pair, :, 1])
+            local = finger_samples(result.widths[pair, level], depths[level], gripper)
+            hidden = occluded_fraction(centres, rot[pair], local, observation.depth,
+                                       observation.intrinsics, cfg.occlusion_tolerance)
+            scores[pair, level] -= cfg.occlusion_weight * hidden
+        if cfg.tilt_weight > 0:
+            if cloud.found_plane:
+                down = np.broadcast_to(-cloud.plane_normal, (len(rot), 3))
+            else:  # the camera ray through the grasp point
+                ray = cloud.points[samples][np.arange(len(rot)) // rotations.shape[1]]
+                down = ray / np.linalg.norm(ray, axis=1, keepdims=True)
+            tilt = np.arccos(np.clip(np.einsum("pi,pi->p", rot[:, :, 0], down), -1.0, 1.0))
+            excess = np.clip((tilt - cfg.tilt_free) / (np.pi / 2 - cfg.tilt_free), 0.0, 1.0)
+            scores -= cfg.tilt_weight * excess[:, None]
+        return np.where(result.valid, scores, -np.inf)
 
     def _verify(self, grasps: GraspGroup, points: np.ndarray) -> GraspGroup:
         """The best ``max_grasps`` grasps that pass the reference collision / empty check.

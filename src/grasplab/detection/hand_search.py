@@ -13,11 +13,14 @@ and D candidate depths. For every (candidate, depth) the search
 4. rejects it when it is wider than the gripper, when the palm box holds a point, or when fewer
    than ``empty_thresh`` points lie between the jaws (reference §3 semantics: the fingers lie in
    empty gaps by construction);
-5. scores it by an antipodal test: for the points in a band next to each jaw, the best alignment
+5. scores it by an antipodal test: for the points in a band next to each jaw (optionally only
+   those near the jaw line, ``|z| < contact_height / 2``, in the ``contact_levels`` depth levels
+   next to the fingertips, where a closing jaw makes contact), the best alignment
    of their outward normals with the direction towards that jaw gives the friction coefficient
    that side needs (``tan`` of the angle), mapped to [0, 1] against ``friction_coef``; the two
    sides are averaged, so a side hidden from the camera costs half the score rather than all
-   of it. A clearance term rewards free space beyond the fingers.
+   of it. A clearance term rewards free space beyond the fingers, and ``tip_points`` counts the
+   points between the jaws in the fingertip band (is the object there at all?).
 
 Bins are conservative: a width or gap is never smaller than the points require. Everything is
 one pass of ``np.bincount``/``ufunc.at`` over the points and (P, D, bins) array algebra.
@@ -44,6 +47,11 @@ class HandSearchParams:
         friction_coef: friction coefficient at which a side's score reaches 0.
         clearance_cap: free space beyond the gap a finger needs (finger width + margin) that
             earns the full clearance term.
+        contact_levels: depth levels next to the fingertips whose normals are scored (1 = the
+            fingertip band only, where force closure is judged); 0 scores every level of the
+            finger slab.
+        contact_height: only points with ``|z| < contact_height / 2`` (near the jaw line, where
+            the contacts of a closing parallel jaw lie) are scored; None uses the finger height.
     """
 
     depths: tuple[float, ...] = (0.01, 0.02, 0.03, 0.04)
@@ -52,6 +60,8 @@ class HandSearchParams:
     contact_band: float = 0.005
     friction_coef: float = 1.0
     clearance_cap: float = 0.01
+    contact_levels: int = 0
+    contact_height: float | None = None
 
     def half_range(self, gripper: GripperModel) -> float:
         """Half extent Y of the jaw-axis window searched around each grasp point."""
@@ -73,6 +83,10 @@ class HandSearchResult:
         widths: jaw opening, metres.
         antipodal: antipodal score in [0, 1].
         clearance: clearance score in [0, 1].
+        tip_points: points between the jaws in the deepest 1-level band of the fingers
+            (``depths[j-1] <= x < depths[j]``; ``-depth_base < x < depths[0]`` for j = 0):
+            with none there, the fingertip line (where force closure is judged) likely misses
+            the object.
     """
 
     valid: np.ndarray
@@ -80,6 +94,7 @@ class HandSearchResult:
     widths: np.ndarray
     antipodal: np.ndarray
     clearance: np.ndarray
+    tip_points: np.ndarray
 
 
 def _histograms(
@@ -110,6 +125,10 @@ def _histograms(
     size = num * num_rot * num_levels * num_bins
     counts = np.bincount(cells, minlength=size)
     values = normal_y.reshape(-1)[index]
+    if params.contact_height is not None:  # only points near the jaw line (z = 0) score
+        near = np.abs(flat[index, 2]) < params.contact_height / 2
+        cells = cells[near]
+        values = values[near]
     ny_max = np.full(size, -np.inf, dtype=np.float32)
     ny_min = np.full(size, np.inf, dtype=np.float32)
     np.maximum.at(ny_max, cells, values)
@@ -155,8 +174,8 @@ def _range_sum(csum: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
 def _side_scores(cos: np.ndarray, friction_coef: float) -> np.ndarray:
     """Map the best normal alignment of a side to [0, 1]: 1 - (tan of its angle) / mu."""
     c = np.clip(cos, 0.0, 1.0)
-    with np.errstate(divide="ignore"):
-        mu = np.sqrt(1.0 - c**2) / c
+    # c > 0 test also catches -0.0, for which the division would give -inf (a perfect score)
+    mu = np.where(c > 0, np.sqrt(1.0 - c**2) / np.maximum(c, 1e-12), np.inf)
     return np.clip(1.0 - mu / friction_coef, 0.0, 1.0)
 
 
@@ -200,6 +219,16 @@ def _accumulate_levels(values: np.ndarray, op: np.ufunc) -> np.ndarray:
     return out
 
 
+def _window_levels(values: np.ndarray, op: np.ufunc, window: int) -> np.ndarray:
+    """``op`` over the last ``window`` levels up to each level of axis 1 (0: all levels)."""
+    if window <= 0 or window >= values.shape[1]:
+        return _accumulate_levels(values, op)
+    out = values.copy()
+    for shift in range(1, window):
+        op(out[:, shift:], values[:, :-shift], out=out[:, shift:])
+    return out
+
+
 def search_hands(
     local: np.ndarray,
     normal_y: np.ndarray,
@@ -232,6 +261,7 @@ def search_hands(
     offsets = (y_lo + y_hi) / 2
 
     inner = _range_sum(_prefix_sum(slab), lo, hi)
+    tip_points = _range_sum(_prefix_sum(counts[:, 1:]), lo, hi)
     reach = params.width_margin + gripper.finger_width
     palm_lo = np.clip(np.floor((y_lo - reach + half) / size).astype(np.int64), 0, counts.shape[-1])
     palm_hi = np.clip(np.ceil((y_hi + reach + half) / size).astype(np.int64), 0, counts.shape[-1])
@@ -246,8 +276,8 @@ def search_hands(
     )
 
     band = max(1, int(np.ceil(params.contact_band / size - 1e-9)))
-    max_acc = _accumulate_levels(ny_max[:, 1:], np.maximum)
-    min_acc = _accumulate_levels(ny_min[:, 1:], np.minimum)
+    max_acc = _window_levels(ny_max[:, 1:], np.maximum, params.contact_levels)
+    min_acc = _window_levels(ny_min[:, 1:], np.minimum, params.contact_levels)
     left, right = _contact_alignment(max_acc, min_acc, lo, hi, band)
     antipodal = 0.5 * (
         _side_scores(left, params.friction_coef) + _side_scores(right, params.friction_coef)
@@ -260,4 +290,5 @@ def search_hands(
         widths=np.minimum(widths, gripper.max_width),
         antipodal=np.where(valid, antipodal, 0.0),
         clearance=np.where(valid, clearance, 0.0),
+        tip_points=np.where(valid, tip_points, 0),
     )

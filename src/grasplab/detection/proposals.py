@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial import cKDTree
 
-from grasplab.core import rotation_from_view
+from grasplab.core import CameraIntrinsics, GripperModel, rotation_from_view
 
 #: Coordinate given to padding neighbours: far outside every gripper region.
 PAD_COORD = 1.0e3
@@ -114,3 +114,120 @@ def local_frames(
     local = np.matmul(rel, axes).reshape(num, k, num_rot, 3)
     normal_y = np.matmul(pad_normals[neighbors], rot[:, :, :, 1].transpose(0, 2, 1))
     return local, normal_y
+
+
+def finger_samples(
+    widths: np.ndarray, depths: np.ndarray, gripper: GripperModel, num_x: int = 3
+) -> np.ndarray:
+    """Sample points inside both finger boxes, in each grasp's gripper frame.
+
+    Per finger: ``num_x`` points from the finger base (``x = -depth_base``) to the tip
+    (``x = depth``) times 3 heights (``z = 0, ±0.4 height``) on the finger's mid-plane.
+
+    Args:
+        widths: (N,) jaw openings, metres.
+        depths: (N,) fingertip depths, metres.
+        gripper: gripper geometry (finger width, height, depth base).
+        num_x: samples along the approach axis.
+
+    Returns:
+        (N, 2 * 3 * num_x, 3) float64 gripper-frame points (x approach, y jaw, z height).
+    """
+    t = np.linspace(0.0, 1.0, num_x)
+    x = -gripper.depth_base + t[None, :] * (depths[:, None] + gripper.depth_base)  # (N, X)
+    y = widths / 2 + gripper.finger_width / 2  # (N,)
+    z = np.array([-0.4, 0.0, 0.4]) * gripper.height
+    num = len(widths)
+    xs = np.broadcast_to(x[:, None, :, None], (num, 2, num_x, 3))
+    ys = np.broadcast_to((np.array([-1.0, 1.0])[None, :] * y[:, None])[:, :, None, None],
+                         (num, 2, num_x, 3))
+    zs = np.broadcast_to(z[None, None, None, :], (num, 2, num_x, 3))
+    return np.stack([xs, ys, zs], axis=-1).reshape(num, -1, 3)
+
+
+def occluded_fraction(
+    translations: np.ndarray,
+    rotations: np.ndarray,
+    local_points: np.ndarray,
+    depth: np.ndarray,
+    intrinsics: CameraIntrinsics,
+    tolerance: float = 0.005,
+) -> np.ndarray:
+    """Fraction of each grasp's sample points that lie behind the observed surface.
+
+    A point more than ``tolerance`` behind the depth image along its pixel ray is in space the
+    camera cannot see (inside or behind an object, or under the table): a finger there may
+    collide with the unseen part of the scene. Points that project outside the image or onto
+    an invalid (0) depth pixel count as visible.
+
+    Args:
+        translations: (N, 3) grasp centres in the camera frame, metres.
+        rotations: (N, 3, 3) grasp rotations (camera frame).
+        local_points: (N, Q, 3) sample points in each grasp's gripper frame.
+        depth: (H, W) depth image, metres (0 = invalid).
+        intrinsics: camera intrinsics of the depth image.
+        tolerance: distance behind the surface still counted as visible, metres.
+
+    Returns:
+        (N,) float64 fractions in [0, 1].
+
+    >>> from grasplab.core import CameraIntrinsics
+    >>> cam = CameraIntrinsics(100.0, 100.0, 2.0, 2.0, 5, 5)
+    >>> img = np.full((5, 5), 0.5, np.float32)
+    >>> pts = np.array([[[0.0, 0.0, 0.4], [0.0, 0.0, 0.6]]])
+    >>> occluded_fraction(np.zeros((1, 3)), np.eye(3)[None], pts, img, cam).tolist()
+    [0.5]
+    """
+    if len(translations) == 0:
+        return np.zeros(0)
+    cam = translations[:, None, :] + np.einsum("nij,nqj->nqi", rotations, local_points)
+    z = cam[..., 2]
+    safe = np.where(z > 1e-6, z, 1.0)
+    u = np.round(intrinsics.fx * cam[..., 0] / safe + intrinsics.cx).astype(np.int64)
+    v = np.round(intrinsics.fy * cam[..., 1] / safe + intrinsics.cy).astype(np.int64)
+    height, width = depth.shape
+    inside = (z > 1e-6) & (u >= 0) & (u < width) & (v >= 0) & (v < height)
+    observed = np.zeros(z.shape)
+    observed[inside] = depth[v[inside], u[inside]]
+    hidden = inside & (observed > 0) & (z > observed + tolerance)
+    return np.asarray(hidden.mean(axis=1), dtype=np.float64)
+
+
+def centroid_offsets(
+    local: np.ndarray, neighbors: np.ndarray, on_plane: np.ndarray, pair: np.ndarray,
+    offsets: np.ndarray, widths: np.ndarray, gripper: GripperModel, max_points: int = 256,
+) -> np.ndarray:
+    """Distance along the finger height axis from each jaw line to its local centroid.
+
+    The local object part is approximated by the observed off-plane points between the jaws
+    (``|y| <= width / 2`` after centring, in front of the palm) at any height ``z``: a grasp
+    whose jaw line passes far from their centroid holds the part off its centre of mass and
+    tends to rotate and slip (the stable score of GraspNet-1Billion §2 / AnyGrasp §IV).
+
+    Args:
+        local: (S, K, R, 3) neighbours in the gripper frames (:func:`local_frames`).
+        neighbors: (S, K) neighbour indices, ``len(on_plane)`` marks padding.
+        on_plane: (M,) bool, cloud points of the support plane (excluded).
+        pair: (n,) candidate indices ``s * R + r``.
+        offsets: (n,) centring shift of each candidate along its jaw axis, metres.
+        widths: (n,) jaw openings, metres.
+        gripper: gripper geometry (depth base).
+        max_points: the neighbours are subsampled with a uniform stride to at most about this
+            many per candidate (they are sorted nearest first, so the subsample stays spread).
+
+    Returns:
+        (n,) float64 ``|mean z|`` of those points in metres (0 when there are none).
+    """
+    num_rot = local.shape[2]
+    sample, rot = pair // num_rot, pair % num_rot
+    stride = max(1, int(np.ceil(local.shape[1] / max_points)))
+    keep = np.arange(0, local.shape[1], stride)
+    loc = local[:, keep][sample, :, rot, :]  # (n, K', 3) gripper frame of the uncentred hand
+    idx = neighbors[sample][:, keep]
+    real = idx < len(on_plane)
+    solid = real & ~on_plane[np.minimum(idx, len(on_plane) - 1)]
+    y = loc[..., 1] - offsets[:, None]
+    between = solid & (np.abs(y) <= widths[:, None] / 2) & (loc[..., 0] > -gripper.depth_base)
+    count = between.sum(axis=1)
+    mean_z = np.where(between, loc[..., 2], 0.0).sum(axis=1) / np.maximum(count, 1)
+    return np.asarray(np.abs(mean_z), dtype=np.float64)
