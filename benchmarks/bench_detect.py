@@ -39,10 +39,10 @@ from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from grasplab.core import CameraIntrinsics, GraspGroup  # noqa: E402
+from grasplab.core import CameraIntrinsics  # noqa: E402
 from grasplab.detection import AnalyticDetector, Detector, Observation  # noqa: E402
 from grasplab.detection.baselines import RandomDetector  # noqa: E402
-from grasplab.detection.workspace import workspace_mask  # noqa: E402
+from grasplab.detection.workspace import TrayWorkspace, workspace_mask  # noqa: E402
 from grasplab.evaluation import evaluate_frame, summarize_ap  # noqa: E402
 from grasplab.evaluation.binpick import BinpickConfig, run_binpick  # noqa: E402
 from grasplab.evaluation.in_memory import in_memory_frame_scene, in_memory_scene_objects  # noqa: E402
@@ -69,20 +69,6 @@ BINPICK_SPLITS = ("seen", "novel")
 BINPICK_SCENES = 2
 BINPICK_MU = (0.2, 0.6, 1.0)
 RESULTS = Path(__file__).resolve().parent / "results" / "detect.json"
-
-
-class TrayWorkspace:
-    """Restrict a detector's grasp points to the pixels above the tray floor (world = tray frame)."""
-
-    def __init__(self, detector: Detector) -> None:
-        self.detector = detector
-
-    def detect(self, observation: Observation) -> GraspGroup:
-        assert observation.T_world_cam is not None
-        roi = workspace_mask(observation.depth, observation.intrinsics, observation.T_world_cam,
-                             np.eye(4), TRAY_FLOOR_HALF_EXTENT)
-        return self.detector.detect(Observation(observation.depth, observation.intrinsics,
-                                                observation.rgb, roi, observation.T_world_cam))
 
 
 def methods() -> dict[str, Detector]:

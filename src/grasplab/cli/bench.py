@@ -49,9 +49,10 @@ def _make_detector(name: str, library: Any, seed: int) -> Any:
 
         return RandomDetector(seed)
     if name == "analytic":
-        from grasplab.detection import AnalyticDetector
+        from grasplab.detection import AnalyticDetector, TrayWorkspace
 
-        return AnalyticDetector(rng=seed)
+        # grasp only above the tray floor, as a user who knows where the bin is would
+        return TrayWorkspace(AnalyticDetector(rng=seed))
     raise ValueError(f"--detector: expected one of {', '.join(_DETECTORS)}, got {name!r}")
 
 

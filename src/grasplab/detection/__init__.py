@@ -23,6 +23,7 @@ from grasplab.detection.postprocess import (
 )
 from grasplab.detection.protocol import Detector
 from grasplab.detection.workspace import (
+    TrayWorkspace,
     workspace_mask,
 )
 
@@ -45,4 +46,5 @@ __all__ = [
     "voxel_downsample",
     "workspace_filter",
     "workspace_mask",
+    "TrayWorkspace",
 ]

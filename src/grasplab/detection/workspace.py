@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from grasplab.core import CameraIntrinsics, depth_to_points, invert_transform
+from grasplab.core import CameraIntrinsics, GraspGroup, depth_to_points, invert_transform
+from grasplab.detection.observation import Observation
+from grasplab.detection.protocol import Detector
+from grasplab.scenes import TRAY_FLOOR_HALF_EXTENT
 
 
 def workspace_mask(
@@ -35,3 +38,39 @@ def workspace_mask(
     mask = np.zeros(depth.shape, dtype=bool)
     mask[uv[inside, 1], uv[inside, 0]] = True
     return mask
+
+
+class TrayWorkspace:
+    """Wrap a detector so that it only grasps above the tray floor.
+
+    The wrapped detector sees the observation with its mask replaced by :func:`workspace_mask`
+    of the tray (intersected with the observation's own mask, if any). The observation must carry
+    ``T_world_cam``.
+
+    Args:
+        detector: any object with ``detect(observation) -> GraspGroup``.
+        T_world_tray: (4, 4) tray pose; identity when the world frame is the tray frame.
+        half_extent: half side of the tray floor's square area (m).
+    """
+
+    def __init__(
+        self,
+        detector: Detector,
+        T_world_tray: np.ndarray | None = None,
+        half_extent: float = TRAY_FLOOR_HALF_EXTENT,
+    ) -> None:
+        self.detector = detector
+        self.T_world_tray = np.eye(4) if T_world_tray is None else np.asarray(T_world_tray, dtype=float)
+        self.half_extent = float(half_extent)
+
+    def detect(self, observation: Observation) -> GraspGroup:
+        """Detect with the wrapped detector inside the tray's workspace (camera frame)."""
+        if observation.T_world_cam is None:
+            raise ValueError("TrayWorkspace needs an observation with T_world_cam (the camera pose)")
+        roi = workspace_mask(observation.depth, observation.intrinsics, observation.T_world_cam,
+                             self.T_world_tray, self.half_extent)
+        if observation.mask is not None:
+            roi &= np.asarray(observation.mask) > 0
+        inner = Observation(observation.depth, observation.intrinsics, observation.rgb, roi,
+                            observation.T_world_cam)
+        return self.detector.detect(inner)
