@@ -52,7 +52,7 @@ def info(path: Path = typer.Argument(..., help="A GraspGroup .npy file (graspnet
     from grasplab.core import GraspGroup, summarize_grasps
 
     try:
-        group = GraspGroup.from_npy(path)
+        group = GraspGroup.from_npy(path, validate=False)
     except (OSError, ValueError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(code=2) from exc
