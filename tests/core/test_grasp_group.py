@@ -147,6 +147,13 @@ def test_from_npy_accepts_float32_and_single_row(tmp_path: Path) -> None:
     np.testing.assert_array_equal(GraspGroup.from_npy(tmp_path / "row.npy").array, g.array[2:3])
 
 
+def test_from_npy_rejects_an_npz_archive_with_a_clear_error(tmp_path: Path) -> None:
+    # np.load returns an open NpzFile for archives: it used to leak and raise AttributeError
+    np.savez(tmp_path / "g.npz", grasps=np.zeros((2, 17)))
+    with pytest.raises(ValueError, match=r"\.npz archive"):
+        GraspGroup.from_npy(tmp_path / "g.npz")
+
+
 def test_from_npy_rejects_wrong_shape(tmp_path: Path) -> None:
     np.save(tmp_path / "bad.npy", np.zeros((3, 16)))
     with pytest.raises(ValueError, match=r"\(N, 17\)"):

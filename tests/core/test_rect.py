@@ -286,3 +286,9 @@ def test_pixel_grasps_from_components() -> None:
     assert len(pg[np.array([False, True])]) == 1
     with pytest.raises(ValueError, match="thetas"):
         PixelGrasps.from_components([[1.0, 2.0]], 0.02, [0.1, 0.2], 0.05)
+
+
+def test_rect_from_npy_rejects_an_npz_archive(tmp_path: Path) -> None:
+    np.savez(tmp_path / "r.npz", rects=np.zeros((2, 7)))
+    with pytest.raises(ValueError, match=r"\.npz archive"):
+        RectGraspGroup.from_npy(tmp_path / "r.npz")

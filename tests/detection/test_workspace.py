@@ -49,3 +49,19 @@ def test_tray_workspace_keeps_the_observation_mask_and_needs_the_camera_pose() -
     assert not (inner.seen.mask[30:] > 0).any()
     with pytest.raises(ValueError, match="T_world_cam"):
         TrayWorkspace(inner).detect(Observation(depth, K))
+
+
+def test_tray_workspace_forwards_bind_to_a_scene_aware_detector() -> None:
+    class _Bindable(_Recorder):
+        def __init__(self) -> None:
+            super().__init__()
+            self.bound: object = None
+
+        def bind(self, state: object) -> None:
+            self.bound = state
+
+    inner = _Bindable()
+    wrapper = TrayWorkspace(inner)
+    wrapper.bind("scene-state")
+    assert inner.bound == "scene-state"
+    TrayWorkspace(_Recorder()).bind("ignored")  # a detector without bind: no error

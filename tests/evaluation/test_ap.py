@@ -122,6 +122,20 @@ def test_cli_eval_ap(synthetic_root, dump, tmp_path):
     assert bad.exit_code != 0
 
 
+def test_cli_eval_ap_fails_when_no_dump_is_readable(synthetic_root, tmp_path):
+    app = typer.Typer()
+    app.callback()(lambda: None)
+    register(app)
+    empty = tmp_path / "empty_dump"
+    empty.mkdir()
+    out = tmp_path / "none.json"
+    outcome = CliRunner().invoke(app, ["eval", "ap", "--root", str(synthetic_root), "--dump",
+                                       str(empty), "--scenes", "0-1", "--out", str(out)])
+    assert outcome.exit_code == 1, outcome.output
+    assert "no readable dump file" in outcome.output
+    assert json.loads(out.read_text())["num_missing"] == 4  # the report is still written
+
+
 def test_parse_scene_ids():
     from grasplab.cli.evaluate import parse_scene_ids
 
@@ -129,3 +143,14 @@ def test_parse_scene_ids():
     for bad in ("", "a", "5-3", "-1"):
         with pytest.raises(ValueError):
             parse_scene_ids(bad)
+
+
+def test_an_npz_archive_dump_is_unreadable_not_a_crash(synthetic_root, tmp_path):
+    folder = tmp_path / "dump_npz"
+    target = folder / "scene_0000" / "realsense" / "0000.npy"
+    target.parent.mkdir(parents=True)
+    with open(target, "wb") as handle:  # np.savez to a file object keeps the .npy name
+        np.savez(handle, grasps=antipodal(0.0, 0.9))
+    result = APEvaluator(synthetic_root, "realsense").evaluate(folder, [0])
+    assert result.records[0].status == "unreadable"
+    assert "npz" in result.issues[0]

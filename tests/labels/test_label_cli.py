@@ -80,6 +80,18 @@ def test_label_mesh_writes_labels_config_and_meta(tmp_path: Path) -> None:
     assert json.loads((out / "meta.json").read_text())["seed"] == 0
 
 
+def test_label_mesh_scales_a_millimetre_mesh(tmp_path: Path) -> None:
+    # --scale goes through the same object loader as scale 1 (no silent second code path)
+    mesh_path = tmp_path / "part_mm.stl"
+    trimesh.creation.box((20.0, 30.0, 40.0)).export(mesh_path)
+    out = tmp_path / "out_mm"
+    args = ["label", "mesh", str(mesh_path), "--out", str(out), "--scale", "0.001", *TINY]
+    result = runner.invoke(_app(), args)
+    assert result.exit_code == 0, result.output
+    labels = load_object_labels(out, 0)
+    assert np.abs(labels.points).max() <= 0.02 + 1e-6  # metres, half the largest extent
+
+
 def test_label_mesh_rejects_degenerate_meshes(tmp_path: Path) -> None:
     big = tmp_path / "big.stl"
     trimesh.creation.box((20.0, 30.0, 40.0)).export(big)  # millimetres by mistake

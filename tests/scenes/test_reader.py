@@ -207,3 +207,13 @@ def test_missing_and_corrupted_files_name_the_file(tmp_path: Path, rng: np.rando
         GraspNetDataset(tmp_path, camera="zed")
     with pytest.raises(FileNotFoundError, match="scenes"):
         GraspNetDataset(tmp_path / "nowhere")
+
+
+def test_load_npy_rejects_an_npz_archive_cleanly(tmp_path: Path) -> None:
+    from grasplab.scenes.reader import _load_npy
+
+    path = tmp_path / "camK.npy"
+    with open(path, "wb") as handle:
+        np.savez(handle, K=np.eye(3))
+    with pytest.raises(ValueError, match="npz archive"):
+        _load_npy(path, (3, 3))

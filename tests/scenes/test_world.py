@@ -178,3 +178,14 @@ def test_posed_meshes_and_mask_mapping(offset_box: _Obj) -> None:
         seg = np.array([[-1, 0, 1, body]])  # background, table, tray, the box
         np.testing.assert_array_equal(world.segmentation_to_mask(seg), [[0, 0, 0, 4]])
         assert world.segmentation_to_mask(seg).dtype == np.int32
+
+
+def test_pose_pq_round_trip_and_pybullet_quaternion_order() -> None:
+    from grasplab.scenes.world import pose_to_pq, pq_to_pose
+
+    T = make_transform(rotation_z(np.pi / 2), [0.1, -0.2, 0.3])
+    pos, xyzw = pose_to_pq(T)
+    assert pos == pytest.approx([0.1, -0.2, 0.3])
+    # 90 deg about z: PyBullet's [x, y, z, w] = [0, 0, sin 45, cos 45]
+    assert xyzw == pytest.approx([0.0, 0.0, np.sqrt(0.5), np.sqrt(0.5)])
+    np.testing.assert_allclose(pq_to_pose(pos, xyzw), T, atol=1e-12)

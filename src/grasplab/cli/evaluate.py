@@ -107,16 +107,17 @@ def ap_command(
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(code=2) from exc
     _print_tables(data)
-    if data["num_missing"] == len(result.records):
-        console.print(
-            f"[red]no readable dump file[/red] under {dump}/scene_XXXX/{camera}/; "
-            "check --dump and --camera"
-        )
     problems = data["issues"]
     assert isinstance(problems, list)
     if problems:
         console.print(f"[yellow]{len(problems)} problems[/yellow], e.g. {problems[0]}")
     console.print(f"wrote {out} (+ .npz, .md, _precision.png)")
+    if data["num_missing"] == len(result.records):
+        console.print(
+            f"[red]error: no readable dump file[/red] under {dump}/scene_XXXX/{camera}/; "
+            "check --dump and --camera"
+        )
+        raise typer.Exit(code=1)  # nothing was scored: a wrong path must not look like AP 0
 
 
 def register(app: typer.Typer) -> None:

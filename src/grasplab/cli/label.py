@@ -67,22 +67,16 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code=code)
 
 
-def _load_user_mesh(path: Path, scale: float) -> tuple[Any, Any]:
-    """``(mesh, centre of mass or None)``: grasplab.objects' loader when present, else trimesh."""
-    from grasplab.labels.dataset_labels import load_label_mesh
+def _load_user_mesh(path: Path, scale: float, object_id: int) -> tuple[Any, Any]:
+    """``(mesh, centre of mass)`` of a user's mesh file, processed by grasplab.objects.
 
-    try:
-        from grasplab import objects
-    except ImportError:
-        objects = None  # type: ignore[assignment]
-    loader = getattr(objects, "load_mesh_object", None)
-    if loader is not None and scale == 1.0:
-        try:
-            obj = loader(path)
-            return getattr(obj, "mesh", obj), getattr(obj, "center_of_mass", None)
-        except TypeError:
-            pass  # a different signature: fall back to plain loading
-    return load_label_mesh(path, scale=scale), None
+    Raises:
+        ValueError: a missing, unreadable or degenerate mesh (the message names it).
+    """
+    from grasplab.objects import load_mesh_object
+
+    obj = load_mesh_object(path, object_id, scale=scale)
+    return obj.mesh, obj.center_of_mass
 
 
 @label_app.command("mesh")
@@ -119,7 +113,7 @@ def mesh(
         gripper = GripperModel(max_width=max_width)
         config = _label_config(spacing, collision_spacing, views, angles, anygrasp_depths,
                                max_points)
-        mesh_obj, com = _load_user_mesh(path, scale)
+        mesh_obj, com = _load_user_mesh(path, scale, object_id)
         check_labelable_mesh(mesh_obj, gripper)
     except ValueError as exc:
         raise _fail(str(exc)) from exc

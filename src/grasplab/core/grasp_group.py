@@ -22,7 +22,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from grasplab.core.nms import pose_nms_indices
-from grasplab.core.validation import as_array, check_transform
+from grasplab.core.validation import as_array, check_transform, load_numeric_npy
 
 logger = logging.getLogger(__name__)
 
@@ -176,10 +176,7 @@ class GraspGroup:
         Raises:
             ValueError: if the file does not hold a numeric (N, 17) or (17,) array.
         """
-        data = np.load(Path(path), allow_pickle=False)
-        if not np.issubdtype(data.dtype, np.number):
-            raise ValueError(f"grasp file {path}: expected a numeric array, got dtype {data.dtype}")
-        return cls(data, validate=validate)
+        return cls(load_numeric_npy(path, "grasp"), validate=validate)
 
     def save_npy(self, path: str | Path) -> None:
         """Write the (N, 17) float64 array with ``np.save`` (readable by graspnetAPI)."""

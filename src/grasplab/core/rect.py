@@ -26,7 +26,7 @@ from numpy.typing import ArrayLike
 from grasplab.core.camera import CameraIntrinsics, project_points
 from grasplab.core.grasp_group import GraspGroup, _array_protocol, _readonly
 from grasplab.core.rotations import orthonormalize as nearest_rotations
-from grasplab.core.validation import as_array, check_depth_image
+from grasplab.core.validation import as_array, check_depth_image, load_numeric_npy
 
 logger = logging.getLogger(__name__)
 
@@ -50,9 +50,7 @@ _EPS = 1e-8  # reference degenerate-rectangle threshold
 
 def _load_rows(path: str | Path, num_cols: int, name: str) -> np.ndarray:
     """Load an (N, num_cols) or (num_cols,) numeric ``.npy`` as float64 (N, num_cols)."""
-    data = np.load(Path(path), allow_pickle=False)
-    if not np.issubdtype(data.dtype, np.number):
-        raise ValueError(f"{name} file {path}: expected a numeric array, got dtype {data.dtype}")
+    data = load_numeric_npy(path, name)
     if data.ndim == 1 and data.shape[0] == num_cols:
         data = data.reshape(1, num_cols)
     return np.asarray(data, dtype=np.float64)

@@ -8,6 +8,7 @@ Units are SI: depth images are metres, rotations are proper orthonormal 3×3 mat
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,29 @@ def as_rng(rng: RngLike) -> np.random.Generator:
     if rng is None or isinstance(rng, int | np.integer):
         return np.random.default_rng(rng)
     raise ValueError(f"rng must be a numpy Generator, an int seed or None, got {type(rng).__name__}")
+
+
+def load_numeric_npy(path: str | Path, what: str) -> np.ndarray:
+    """Load a numeric array from an ``.npy`` file (no pickles), closing what it opened.
+
+    Args:
+        path: the file.
+        what: what the caller calls the file, for error messages (e.g. ``"grasp"``).
+
+    Returns:
+        The array as stored (any numeric dtype and shape).
+
+    Raises:
+        ValueError: an ``.npz`` archive instead of one array, or a non-numeric array.
+        OSError: the file cannot be read.
+    """
+    data = np.load(Path(path), allow_pickle=False)
+    if isinstance(data, np.lib.npyio.NpzFile):
+        data.close()
+        raise ValueError(f"{what} file {path}: expected one array (.npy), got an .npz archive")
+    if not np.issubdtype(data.dtype, np.number):
+        raise ValueError(f"{what} file {path}: expected a numeric array, got dtype {data.dtype}")
+    return np.asarray(data)
 
 
 def _shape_str(shape: Sequence[int | None]) -> str:

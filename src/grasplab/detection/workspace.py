@@ -63,6 +63,16 @@ class TrayWorkspace:
         self.T_world_tray = np.eye(4) if T_world_tray is None else np.asarray(T_world_tray, dtype=float)
         self.half_extent = float(half_extent)
 
+    def bind(self, state: object) -> None:
+        """Forward ``bind(scene)`` to a scene-aware wrapped detector (e.g. the oracle); else no-op.
+
+        Without it a benchmark that binds detectors before each frame would silently skip the
+        wrapped one, which then detects on a stale scene or raises for want of one.
+        """
+        inner = getattr(self.detector, "bind", None)
+        if callable(inner):
+            inner(state)
+
     def detect(self, observation: Observation) -> GraspGroup:
         """Detect with the wrapped detector inside the tray's workspace (camera frame)."""
         if observation.T_world_cam is None:

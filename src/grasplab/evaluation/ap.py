@@ -233,6 +233,9 @@ class APEvaluator:
             return FrameRecord(scene_id, frame_id, "missing", _zero_result(self.config, (message,)))
         try:
             grasps = np.load(path, allow_pickle=False)
+            if isinstance(grasps, np.lib.npyio.NpzFile):  # a zip archive saved under .npy
+                grasps.close()
+                raise ValueError("an .npz archive, expected one (N, 17) array")
         except (OSError, ValueError, EOFError) as exc:
             message = f"unreadable dump file {path} ({exc}), frame scored 0"
             return FrameRecord(

@@ -249,8 +249,12 @@ class _SceneWorld:
     def __init__(self, library: ObjectSource, record: SceneRecord, config: BinpickConfig,
                  T_world_cam: np.ndarray) -> None:
         self.world = World()
-        populate_world(self.world, library, record)
-        self.hand = SimGripper(self.world, config.gripper, config.hand)
+        try:
+            populate_world(self.world, library, record)
+            self.hand = SimGripper(self.world, config.gripper, config.hand)
+        except BaseException:
+            self.world.close()  # do not leave the physics client open on a bad scene
+            raise
         self.config, self.T_world_cam = config, T_world_cam
 
     def observe(self, detector: Detector) -> GraspGroup:

@@ -29,11 +29,11 @@ from grasplab.core import (
     GraspGroup,
     check_positive_scalar,
     make_transform,
-    quaternion_to_matrix,
     rotation_angle,
 )
 from grasplab.execution.sim_gripper import SimGripper
 from grasplab.scenes import World
+from grasplab.scenes.world import pq_to_pose
 
 __all__ = [
     "OUTCOME_REASONS",
@@ -181,8 +181,8 @@ class _Trial:
             self.step()
 
     def body_rotation(self, body: int) -> np.ndarray:
-        _, xyzw = self.world.p.getBasePositionAndOrientation(body, physicsClientId=self.world.client)
-        return quaternion_to_matrix(np.array([[xyzw[3], xyzw[0], xyzw[1], xyzw[2]]]))[0]
+        pos, xyzw = self.world.p.getBasePositionAndOrientation(body, physicsClientId=self.world.client)
+        return pq_to_pose(pos, xyzw)[:3, :3]
 
     def turned(self, body: int) -> float:
         """Rotation (rad) of a body since the start of the trial."""

@@ -24,8 +24,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from grasplab.core import GripperModel, check_positive_scalar, check_transform, make_transform
-from grasplab.core.rotations import matrix_to_quaternion, quaternion_to_matrix
 from grasplab.scenes import World
+from grasplab.scenes.world import pose_to_pq, pq_to_pose
 
 __all__ = ["PARK_POSITION", "SimGripper", "SimGripperConfig", "gripper_urdf"]
 
@@ -110,11 +110,6 @@ def gripper_urdf(gripper: GripperModel, config: SimGripperConfig | None = None) 
     return f'<?xml version="1.0"?><robot name="grasplab_gripper">{"".join(links + joints)}</robot>'
 
 
-def _pose_to_pq(T: np.ndarray) -> tuple[list[float], list[float]]:
-    wxyz = matrix_to_quaternion(T[None, :3, :3])[0]
-    return T[:3, 3].tolist(), [float(wxyz[1]), float(wxyz[2]), float(wxyz[3]), float(wxyz[0])]
-
-
 class SimGripper:
     """The floating gripper inside one :class:`World` (it lives as long as the world).
 
@@ -142,7 +137,7 @@ class SimGripper:
             path = Path(folder) / "gripper.urdf"
             path.write_text(gripper_urdf(self.gripper, self.config))
             park = make_transform(np.eye(3), np.asarray(PARK_POSITION, dtype=np.float64))
-            pos, orn = _pose_to_pq(park)
+            pos, orn = pose_to_pq(park)
             self.body = int(p.loadURDF(str(path), pos, orn, physicsClientId=world.client))
         self._constraint = int(p.createConstraint(
             self.body, -1, -1, -1, p.JOINT_FIXED, [0.0, 0.0, 0.0], [0.0, 0.0, 0.0], pos,
@@ -170,8 +165,7 @@ class SimGripper:
     def tip_pose(self) -> np.ndarray:
         """(4, 4) ``T_world_tip``: the current tip-frame pose."""
         pos, xyzw = self._p.getBasePositionAndOrientation(self.body, physicsClientId=self._client)
-        q = np.array([[xyzw[3], xyzw[0], xyzw[1], xyzw[2]]], dtype=np.float64)
-        return make_transform(quaternion_to_matrix(q)[0], np.asarray(pos, dtype=np.float64))
+        return pq_to_pose(pos, xyzw)
 
     def opening(self) -> float:
         """Current jaw opening (m): the sum of both finger joint values."""
@@ -192,7 +186,7 @@ class SimGripper:
         """
         T = check_transform(T_world_tip, "T_world_tip")
         half = float(np.clip(opening, 0.0, self.gripper.max_width)) / 2
-        pos, orn = _pose_to_pq(T)
+        pos, orn = pose_to_pq(T)
         p = self._p
         p.resetBasePositionAndOrientation(self.body, pos, orn, physicsClientId=self._client)
         p.resetBaseVelocity(self.body, [0.0] * 3, [0.0] * 3, physicsClientId=self._client)
@@ -203,7 +197,7 @@ class SimGripper:
 
     def command_pose(self, T_world_tip: np.ndarray) -> None:
         """Set the hand constraint's target pose (reached by the next simulation steps)."""
-        pos, orn = _pose_to_pq(T_world_tip)
+        pos, orn = pose_to_pq(T_world_tip)
         self._p.changeConstraint(self._constraint, jointChildPivot=pos,
                                  jointChildFrameOrientation=orn, maxForce=self.config.hand_force,
                                  physicsClientId=self._client)

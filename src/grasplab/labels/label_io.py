@@ -32,6 +32,7 @@ from grasplab.labels.object_labels import ObjectLabels
 
 __all__ = [
     "REFERENCE_LABEL_FIELDS",
+    "atomic_savez",
     "extra_path",
     "label_path",
     "labels_to_grasps",
@@ -69,8 +70,14 @@ def _current_umask() -> int:
     return mask
 
 
-def _atomic_savez(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
-    """Write an ``.npz`` (compressed) atomically: temporary file, fsync, ``os.replace``."""
+def atomic_savez(path: Path, arrays: Mapping[str, np.ndarray]) -> Path:
+    """Write an ``.npz`` (compressed) atomically: temporary file, fsync, ``os.replace``.
+
+    A reader (or a resumed job) sees the old file or the complete new one, never a partial one.
+
+    Returns:
+        ``path``.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -83,6 +90,7 @@ def _atomic_savez(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return path
 
 
 def save_object_labels(
@@ -108,8 +116,8 @@ def save_object_labels(
         extras["stable"] = np.asarray(labels.stable, dtype=np.float32)
     if labels.tolerance is not None:
         extras["tolerance"] = np.asarray(labels.tolerance, dtype=np.float32)
-    _atomic_savez(extra_path(root, object_id), extras)
-    _atomic_savez(main, {
+    atomic_savez(extra_path(root, object_id), extras)
+    atomic_savez(main, {
         "points": np.asarray(labels.points, dtype=np.float32),
         "offsets": np.asarray(labels.offsets, dtype=np.float32),
         "scores": np.asarray(labels.scores, dtype=np.float32),

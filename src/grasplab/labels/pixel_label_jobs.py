@@ -25,8 +25,8 @@ import numpy as np
 
 from grasplab.core.gripper import GripperModel
 from grasplab.core.rect import PixelGrasps
+from grasplab.labels.label_io import atomic_savez
 from grasplab.labels.pixel_labels import PixelLabelConfig, PixelLabels, pixel_labels
-from grasplab.labels.scene_label_jobs import atomic_savez
 from grasplab.scenes.reader import GraspNetDataset
 
 __all__ = [

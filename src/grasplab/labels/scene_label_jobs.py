@@ -18,8 +18,6 @@ mask per object of the right shape is skipped, so an interrupted job continues w
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 import time
 import traceback
 import zipfile
@@ -32,7 +30,7 @@ import numpy as np
 
 from grasplab.core.gripper import GripperModel
 from grasplab.core.rotations import invert_transform
-from grasplab.labels.label_io import load_object_labels
+from grasplab.labels.label_io import atomic_savez, load_object_labels
 from grasplab.labels.sampling import sample_surface_voxels
 from grasplab.labels.scene_labels import SceneCollisionConfig, scene_collision_labels
 from grasplab.scenes.reader import GraspNetDataset
@@ -70,20 +68,6 @@ class SceneLabelOutcome:
     seconds: float = 0.0
     num_checked: int = 0
     num_colliding: int = 0
-
-
-def atomic_savez(path: Path, arrays: Mapping[str, np.ndarray]) -> Path:
-    """Write a compressed ``.npz`` atomically (temporary file in the same folder, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez_compressed(handle, **arrays)  # type: ignore[arg-type]
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def collision_label_path(root: str | Path, scene_id: int) -> Path:

@@ -35,6 +35,7 @@ import numpy as np
 import trimesh
 
 from grasplab.core.camera import CameraIntrinsics, depth_to_points
+from grasplab.core.validation import load_numeric_npy
 from grasplab.scenes.layout import (
     CAMERA_NAMES,
     DEPTH_FACTOR,
@@ -233,7 +234,7 @@ def _load_npy(path: Path, shape: tuple[int | None, ...]) -> np.ndarray:
     if not path.is_file():
         raise FileNotFoundError(f"file not found: {path}")
     try:
-        array = np.load(path, allow_pickle=False)
+        array = load_numeric_npy(path, "array")
     except (OSError, ValueError) as exc:
         raise ValueError(f"could not read {path}: {exc}") from exc
     if array.ndim != len(shape) or any(s not in (None, a) for s, a in zip(shape, array.shape, strict=False)):

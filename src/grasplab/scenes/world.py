@@ -37,6 +37,8 @@ __all__ = [
     "PosedMesh",
     "SceneObject",
     "World",
+    "pose_to_pq",
+    "pq_to_pose",
     "table_mesh",
     "tray_mesh",
 ]
@@ -128,14 +130,14 @@ def table_mesh() -> trimesh.Trimesh:
     return box
 
 
-def _pose_to_pq(T: np.ndarray) -> tuple[list[float], list[float]]:
-    """4x4 → (position, quaternion xyzw) lists for PyBullet."""
+def pose_to_pq(T: np.ndarray) -> tuple[list[float], list[float]]:
+    """(4, 4) pose → PyBullet's (position, quaternion ``[x, y, z, w]``) lists."""
     wxyz = matrix_to_quaternion(T[None, :3, :3])[0]
     return T[:3, 3].tolist(), [float(wxyz[1]), float(wxyz[2]), float(wxyz[3]), float(wxyz[0])]
 
 
-def _pq_to_pose(position: Any, xyzw: Any) -> np.ndarray:
-    """PyBullet (position, quaternion xyzw) → 4x4 float64."""
+def pq_to_pose(position: Any, xyzw: Any) -> np.ndarray:
+    """PyBullet's (position (3,), quaternion ``[x, y, z, w]``) → (4, 4) float64 pose."""
     T = np.eye(4)
     q = np.array([[xyzw[3], xyzw[0], xyzw[1], xyzw[2]]], dtype=np.float64)
     T[:3, :3] = quaternion_to_matrix(q)[0]
@@ -235,9 +237,9 @@ class World:
         T_center = T_table @ np.array(
             [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, -half[2]], [0, 0, 0, 1]], dtype=np.float64
         )
-        pos, orn = _pose_to_pq(T_center)
+        pos, orn = pose_to_pq(T_center)
         table = p.createMultiBody(0.0, col, vis, pos, orn, physicsClientId=self.client)
-        pos, orn = _pose_to_pq(T_tray)
+        pos, orn = pose_to_pq(T_tray)
         tray = p.loadURDF(_data_path(*_TRAY_URDF), pos, orn, useFixedBase=True, physicsClientId=self.client)
         self._static_bodies = [int(table), int(tray)]
         self.T_world_table, self.T_world_tray = T_table, T_tray
@@ -267,7 +269,7 @@ class World:
         if object_id in self._bodies:
             raise ValueError(f"object {object_id} is already in this world; ids must be unique")
         p = self.p
-        pos, orn = _pose_to_pq(T)
+        pos, orn = pose_to_pq(T)
         body = int(
             p.loadURDF(
                 str(obj.urdf_path),
@@ -280,7 +282,7 @@ class World:
         if body < 0:  # pragma: no cover - PyBullet prints the reason
             raise ValueError(f"PyBullet could not load {obj.urdf_path}")
         info = p.getDynamicsInfo(body, -1, physicsClientId=self.client)
-        T_link_com = _pq_to_pose(info[3], info[4])
+        T_link_com = pq_to_pose(info[3], info[4])
         self._bodies[object_id] = body
         self._objects[object_id] = obj
         self._T_com_link[object_id] = invert_transform(T_link_com)
@@ -300,7 +302,7 @@ class World:
         T = check_transform(T_world_obj, "T_world_obj")
         body = self.body_id(object_id)
         T_world_com = T @ invert_transform(self._T_com_link[object_id])
-        pos, orn = _pose_to_pq(T_world_com)
+        pos, orn = pose_to_pq(T_world_com)
         self.p.resetBasePositionAndOrientation(body, pos, orn, physicsClientId=self.client)
         self.p.resetBaseVelocity(body, [0.0] * 3, [0.0] * 3, physicsClientId=self.client)
 
@@ -308,7 +310,7 @@ class World:
         """(4, 4) ``T_world_obj`` of the object's model frame."""
         body = self.body_id(object_id)
         pos, orn = self.p.getBasePositionAndOrientation(body, physicsClientId=self.client)
-        return _pq_to_pose(pos, orn) @ self._T_com_link[object_id]
+        return pq_to_pose(pos, orn) @ self._T_com_link[object_id]
 
     def object_poses(self) -> dict[int, np.ndarray]:
         """``{object_id: (4, 4) T_world_obj}`` for every object, in insertion order."""
