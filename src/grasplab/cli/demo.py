@@ -71,6 +71,7 @@ class DemoResult:
     held_object: str | None
     timings: dict[str, float] = field(default_factory=dict)
     paths: dict[str, Path] = field(default_factory=dict)
+    learned: dict[str, float] | None = None
 
 
 class _Clock:
@@ -162,6 +163,9 @@ def run_demo(out: Path, seed: int = 0, num_objects: int = 8, say: Any = None) ->
         step("scoring the grasps with the GraspNet AP protocol")
         summary = _ap(library, record, grasps, T_world_cam)
         clock.lap("ap")
+        step("running the shipped pixel detector beside it")
+        learned = _learned_beside(library, record, observation, T_world_cam)
+        clock.lap("learned")
         step("executing the best grasp in the physics simulator")
         best, outcome = _execute_best(world, grasps, T_world_cam)
         clock.lap("execute")
@@ -176,7 +180,32 @@ def run_demo(out: Path, seed: int = 0, num_objects: int = 8, say: Any = None) ->
         best=best_info, held=bool(outcome is not None and outcome.success),
         outcome="no grasp" if outcome is None else outcome.reason,
         held_object=None if held_id is None else library.load(held_id).name,
-        timings=clock.laps, paths=paths)
+        timings=clock.laps, paths=paths, learned=learned)
+
+
+def _learned_beside(library: Any, record: Any, observation: Any,
+                    T_world_cam: np.ndarray) -> dict[str, float] | None:
+    """Grasps, latency and AP of the shipped pixel detector on the same frame, if one is shipped.
+
+    The analytic detector stays the demo's detector: the shipped network does not beat it
+    (README, bench_pixel.py); it is shown so that a user sees both on the same scene.
+    """
+    from grasplab.detection import TrayWorkspace
+    from grasplab.detection.shipped import shipped_pixel_weights
+
+    weights = shipped_pixel_weights()
+    if weights is None:
+        return None
+    try:
+        from grasplab.detection.pixel_detector import PixelDetector
+    except ImportError:  # torch is an extra; the demo runs without it
+        return None
+    detector = TrayWorkspace(PixelDetector(weights), np.asarray(record.T_world_tray))
+    start = time.perf_counter()
+    grasps = detector.detect(observation).sort_by_score()
+    latency = time.perf_counter() - start
+    summary = _ap(library, record, grasps, T_world_cam)
+    return {"num_grasps": float(len(grasps)), "latency_s": latency, "ap": summary.ap}
 
 
 def _write_files(out: Path, grasps: GraspGroup, observation: Any) -> dict[str, Path]:
@@ -217,6 +246,9 @@ def print_result(result: DemoResult, seconds: float) -> None:
     if result.held_object is not None:
         held += f": {result.held_object}"
     table.add_row(f"held after lifting (μ = {DEMO_MU})", held)
+    if result.learned is not None:
+        table.add_row("shipped pixel net (not default)", f"{int(result.learned['num_grasps'])} grasps, "
+                      f"{result.learned['latency_s'] * 1e3:.0f} ms, AP {100 * result.learned['ap']:.1f} %")
     table.add_row("total time", f"{seconds:.1f} s")
     console.print(table)
     for kind, path in result.paths.items():

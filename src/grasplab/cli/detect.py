@@ -207,15 +207,9 @@ def grasps_to_json(grasps: GraspGroup, extra: dict[str, Any] | None = None) -> d
     }
 
 
-def shipped_pixel_weights() -> Path | None:
-    """The pixel-detector weights shipped inside the package (``grasplab/assets/pixel``), if any."""
-    folder = Path(__file__).resolve().parent.parent / "assets" / "pixel"
-    found = sorted(folder.glob("*.safetensors")) if folder.is_dir() else []
-    return found[0] if found else None
-
-
 def _pixel_detector(weights: Path | None, top_k: int, device: str) -> Any:
     from grasplab.detection.pixel_detector import PixelDetector, PixelDetectorConfig
+    from grasplab.detection.shipped import shipped_pixel_weights
 
     path = weights if weights is not None else shipped_pixel_weights()
     if path is None:
