@@ -182,3 +182,24 @@ def test_scenes_of_another_split_can_be_added(dataset: Path, tmp_path: Path) -> 
     manifest = json.loads((root / MANIFEST_NAME).read_text())
     assert manifest["scenes"] == {"0000": "seen", "0001": "seen", "0002": "novel"}
     assert all(i >= 1000 for i in GraspNetDataset(root).object_ids(2))
+
+
+def test_a_failing_scene_does_not_stop_the_others(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import grasplab.scenes.generate as generate
+
+    real_job = generate._job
+
+    def flaky(job: tuple[Any, ...]) -> Any:
+        if job[1] == 0:
+            raise ValueError("object 'random_xyz' has zero volume")
+        return real_job(job)
+
+    monkeypatch.setattr(generate, "_job", flaky)
+    summary = generate_dataset(tmp_path, **JOB)
+    assert summary.failed == ((0, "object 'random_xyz' has zero volume"),)
+    assert summary.generated == (1,)
+    assert not (tmp_path / "scenes" / "scene_0000").exists()
+    # the rerun (with the cause gone) makes only the missing scene
+    monkeypatch.setattr(generate, "_job", real_job)
+    again = generate_dataset(tmp_path, **JOB)
+    assert again.generated == (0,) and again.skipped == (1,) and again.failed == ()

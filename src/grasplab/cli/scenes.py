@@ -74,6 +74,11 @@ def generate(
         f"{len(summary.generated)} scenes written, {len(summary.skipped)} already complete, "
         f"in {summary.seconds:.1f} s → {out}"
     )
+    for scene_id, reason in summary.failed:
+        console.print(f"[red]scene {scene_id} failed:[/red] {reason}")
+    if summary.failed:
+        console.print(f"{len(summary.failed)} scene(s) failed; rerun the same command to retry them")
+        raise typer.Exit(code=1)
 
 
 def _colour_labels(mask: np.ndarray, object_ids: tuple[int, ...]) -> np.ndarray:

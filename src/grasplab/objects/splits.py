@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-SPLITS_VERSION = "1.0"
+SPLITS_VERSION = "1.1"
 """Version of the id → object/split tables below; bump it on any change to them."""
 
 SPLITS: tuple[str, ...] = ("seen", "similar", "novel")
@@ -35,6 +35,10 @@ NUM_RANDOM_URDFS = 1000
 SEEN_RANGE = range(0, 700)
 SIMILAR_RANGE = range(700, NUM_RANDOM_URDFS)
 NOVEL_START = 1000
+
+EXCLUDED_RANDOM_URDFS: frozenset[int] = frozenset({168})
+"""random_urdfs left out of every split: their meshes are degenerate (all convex parts flat, zero
+volume; found by loading all 1000). Their ids stay valid, but loading them raises ValueError."""
 
 
 @dataclass(frozen=True)
@@ -196,12 +200,12 @@ def split_object_ids(split: str) -> list[int]:
         ValueError: unknown split; the message names it and lists the valid ones.
 
     >>> len(split_object_ids("seen")), split_object_ids("similar")[0]
-    (700, 700)
+    (699, 700)
     """
     if split == "seen":
-        return list(SEEN_RANGE)
+        return [i for i in SEEN_RANGE if i not in EXCLUDED_RANDOM_URDFS]
     if split == "similar":
-        return list(SIMILAR_RANGE)
+        return [i for i in SIMILAR_RANGE if i not in EXCLUDED_RANDOM_URDFS]
     if split == "novel":
         return list(range(NOVEL_START, num_objects()))
     raise ValueError(f"unknown split {split!r}: expected one of {', '.join(SPLITS)}")
@@ -227,5 +231,6 @@ def catalogue_digest() -> str:
         [e.name, e.path, list(e.source_scale), e.target_size, e.convex_parts] for e in NAMED_MESHES
     ]
     prims = [[e.name, e.kind, [list(p) for p in e.params]] for e in PRIMITIVES]
-    key = json.dumps([NOVEL_START, NUM_RANDOM_URDFS, SEEN_RANGE.stop, named, prims])
+    excluded = sorted(EXCLUDED_RANDOM_URDFS)
+    key = json.dumps([NOVEL_START, NUM_RANDOM_URDFS, SEEN_RANGE.stop, named, prims, excluded])
     return hashlib.sha256(key.encode()).hexdigest()[:16]

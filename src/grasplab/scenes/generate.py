@@ -22,6 +22,7 @@ frames with :class:`grasplab.scenes.layout.DatasetWriter`.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import shutil
@@ -113,6 +114,8 @@ class GenerationSummary:
         generated: ids written by this call.
         skipped: ids already complete (untouched).
         seconds: wall time of the call.
+        failed: ``(scene id, reason)`` of scenes that could not be made (nothing of them is
+            written; rerunning retries them). The other scenes are made regardless.
     """
 
     root: Path
@@ -120,6 +123,7 @@ class GenerationSummary:
     generated: tuple[int, ...]
     skipped: tuple[int, ...]
     seconds: float
+    failed: tuple[tuple[int, str], ...] = ()
 
 
 def rig_view_ids(views: int, rig_size: int = REFERENCE_NUM_FRAMES) -> np.ndarray:
@@ -414,15 +418,25 @@ def generate_dataset(
         progress(len(skipped))
     logger.info("generating %d scenes into %s (%d already complete)", len(todo), root, len(skipped))
     jobs = [(str(root), i, split, cfg, int(seed)) for i in todo]
+    failed: list[tuple[int, str]] = []
+
+    def _finish(scene_id: int, run: Callable[[], Any]) -> None:
+        try:
+            run()
+        except (ValueError, RuntimeError) as exc:  # one bad scene must not stop the others
+            logger.warning("scene %d failed: %s", scene_id, exc)
+            failed.append((scene_id, str(exc)))
+        if progress is not None:
+            progress(1)
+
     if workers == 1 or len(jobs) <= 1:
         for job in jobs:
-            _job(job)
-            if progress is not None:
-                progress(1)
+            _finish(job[1], functools.partial(_job, job))
     else:
         with ProcessPoolExecutor(max_workers=int(workers), mp_context=get_context("spawn")) as pool:
-            for future in as_completed([pool.submit(_job, job) for job in jobs]):
-                future.result()
-                if progress is not None:
-                    progress(1)
-    return GenerationSummary(root, ids, tuple(todo), skipped, time.perf_counter() - start)
+            futures = {pool.submit(_job, job): job[1] for job in jobs}
+            for future in as_completed(futures):
+                _finish(futures[future], future.result)
+    bad = {i for i, _ in failed}
+    return GenerationSummary(root, ids, tuple(i for i in todo if i not in bad), skipped,
+                             time.perf_counter() - start, tuple(sorted(failed)))
