@@ -177,7 +177,7 @@ def export_onnx(model: PixelGraspNet, path: Path | str, height: int = 320, width
     path = Path(path)
     dummy = torch.zeros(1, model.in_channels, height, width)
     torch.onnx.export(
-        model.eval(),
+        model.train(False),
         (dummy,),
         str(path),
         input_names=["input"],
@@ -252,7 +252,7 @@ class PixelDetector:
             )
         self.input_mode = str(mode)
         if self.model is not None:
-            self.model = self.model.to(self.device).eval()
+            self.model = self.model.to(self.device).train(False)
             if self.config.channels_last and self.device.type == "cpu":
                 self.model = self.model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
 

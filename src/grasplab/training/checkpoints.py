@@ -167,7 +167,7 @@ def load_checkpoint(path: Path | str, device: str = "cpu") -> Checkpoint:
         model.load_state_dict(tensors, strict=True)
     except RuntimeError as exc:
         raise ValueError(f"{path}: weights do not fit the stored model spec: {exc}") from exc
-    model.to(device).eval()
+    model.to(device).train(False)
     return Checkpoint(model, dict(header.get("config", {})), dict(header.get("state", {})), path)
 
 

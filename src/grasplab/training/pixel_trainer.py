@@ -272,7 +272,7 @@ class PixelTrainer:
     @torch.no_grad()
     def validate(self, model: PixelGraspNet, dataset: PixelGraspDataset) -> tuple[float, float]:
         """Mean validation loss and the top-grasp success proxy over ``dataset``."""
-        model.eval()
+        model.train(False)
         loader = DataLoader(dataset, batch_size=self.config.optim.batch_size, shuffle=False)
         loss_sum, hits, count = 0.0, 0, 0
         for batch in loader:
