@@ -11,7 +11,6 @@ _EXTRA_OF = {
     "pybullet_data": "sim",
     "torch": "torch",
     "safetensors": "torch",
-    "fpsample": "torch",
     "matplotlib": "viz",
     "ray": "ray",
     "onnx": "onnx",
