@@ -34,6 +34,7 @@ import argparse  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
 import time  # noqa: E402
+from collections.abc import Iterable  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -71,6 +72,27 @@ BINPICK_MU = (0.2, 0.6, 1.0)
 RESULTS = Path(__file__).resolve().parent / "results" / "detect.json"
 
 
+class FrameTally:
+    """Latency, grasp counts and Precision@k matrices of several detectors over test frames."""
+
+    def __init__(self, names: Iterable[str]) -> None:
+        self.latency: dict[str, list[float]] = {name: [] for name in names}
+        self.counts: dict[str, list[int]] = {name: [] for name in self.latency}
+        self.accuracy: dict[str, dict[str, list[np.ndarray]]] = {
+            name: {split: [] for split in SPLITS} for name in self.latency}
+
+    def add(self, detectors: dict[str, Detector], obs: Observation, truth: Any, split: str) -> None:
+        """Run every detector on one frame (a warm-up call before its first timed one) and score it."""
+        for name, detector in detectors.items():
+            if not self.latency[name]:
+                detector.detect(obs)  # warm-up
+            start = time.perf_counter()
+            grasps = detector.detect(obs)
+            self.latency[name].append(time.perf_counter() - start)
+            self.counts[name].append(len(grasps))
+            self.accuracy[name][split].append(evaluate_frame(grasps, truth).accuracy)
+
+
 def methods() -> dict[str, Detector]:
     return {"analytic": AnalyticDetector(rng=SEED), "random": RandomDetector(rng=SEED)}
 
@@ -78,10 +100,7 @@ def methods() -> dict[str, Detector]:
 def frame_benchmark(library: ObjectLibrary, num_scenes: int) -> dict[str, Any]:
     """Latency and AP of every method on every rendered frame of the test set."""
     detectors = methods()
-    latency: dict[str, list[float]] = {name: [] for name in detectors}
-    counts: dict[str, list[int]] = {name: [] for name in detectors}
-    accuracy: dict[str, dict[str, list[np.ndarray]]] = {
-        name: {split: [] for split in SPLITS} for name in detectors}
+    tally = FrameTally(detectors)
     scenes = []
     for s, split in enumerate(SPLITS):
         pool = split_object_ids(split)[:POOL_SIZE]
@@ -102,21 +121,14 @@ def frame_benchmark(library: ObjectLibrary, num_scenes: int) -> dict[str, Any]:
                     obs = Observation(frame.depth, INTRINSICS, frame.rgb, roi, T_world_cam)
                     truth = in_memory_frame_scene(objects, np.asarray(record.T_world_obj),
                                                   np.asarray(record.T_world_table), T_world_cam)
-                    for name, detector in detectors.items():
-                        if not latency[name]:
-                            detector.detect(obs)  # warm-up
-                        start = time.perf_counter()
-                        grasps = detector.detect(obs)
-                        latency[name].append(time.perf_counter() - start)
-                        counts[name].append(len(grasps))
-                        accuracy[name][split].append(evaluate_frame(grasps, truth).accuracy)
+                    tally.add(detectors, obs, truth, split)
     results: dict[str, Any] = {"scenes": scenes, "methods": {}}
     for name in detectors:
-        times = np.asarray(latency[name])
-        ap = {split: summarize_ap(np.stack(acc)).as_percent() for split, acc in accuracy[name].items()}
+        times = np.asarray(tally.latency[name])
+        ap = {split: summarize_ap(np.stack(acc)).as_percent() for split, acc in tally.accuracy[name].items()}
         results["methods"][name] = {
             "latency_median_s": float(np.median(times)), "latency_p90_s": float(np.percentile(times, 90)),
-            "frames": len(times), "grasps_per_frame_mean": float(np.mean(counts[name])), "ap": ap}
+            "frames": len(times), "grasps_per_frame_mean": float(np.mean(tally.counts[name])), "ap": ap}
     return results
 
 

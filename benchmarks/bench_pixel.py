@@ -43,12 +43,12 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_detect import SEED, TrayWorkspace  # noqa: E402
+from bench_detect import SEED, FrameTally, TrayWorkspace  # noqa: E402
 
 from grasplab.detection import AnalyticDetector, Detector, Observation  # noqa: E402
 from grasplab.detection.pixel_detector import PixelDetector  # noqa: E402
 from grasplab.detection.workspace import workspace_mask  # noqa: E402
-from grasplab.evaluation import APEvaluator, evaluate_frame, summarize_ap  # noqa: E402
+from grasplab.evaluation import APEvaluator, summarize_ap  # noqa: E402
 from grasplab.evaluation.binpick import BinpickConfig, run_binpick  # noqa: E402
 from grasplab.objects import ObjectLibrary, split_object_ids  # noqa: E402
 from grasplab.scenes import TRAY_FLOOR_HALF_EXTENT  # noqa: E402
@@ -109,21 +109,12 @@ def _observation(evaluator: APEvaluator, scene: int, ann: int) -> Observation:
 
 def frame_benchmark(detectors: dict[str, Detector], frames: dict[str, list[Any]]) -> dict[str, Any]:
     """AP per split, latency and grasps per frame of every detector on every test frame."""
-    latency: dict[str, list[float]] = {name: [] for name in detectors}
-    counts: dict[str, list[int]] = {name: [] for name in detectors}
-    accuracy: dict[str, dict[str, list[np.ndarray]]] = {n: {s: [] for s in SPLITS} for n in detectors}
+    tally = FrameTally(detectors)
     for split, items in frames.items():
         for evaluator, scene, ann in items:
             obs = _observation(evaluator, scene, ann)
-            truth = evaluator.frame_scene(scene, ann)
-            for name, detector in detectors.items():
-                if not latency[name]:
-                    detector.detect(obs)  # warm-up
-                start = time.perf_counter()
-                grasps = detector.detect(obs)
-                latency[name].append(time.perf_counter() - start)
-                counts[name].append(len(grasps))
-                accuracy[name][split].append(evaluate_frame(grasps, truth).accuracy)
+            tally.add(detectors, obs, evaluator.frame_scene(scene, ann), split)
+    latency, counts, accuracy = tally.latency, tally.counts, tally.accuracy
     out: dict[str, Any] = {}
     for name in detectors:
         ap = {s: summarize_ap(np.stack(a)).as_percent() for s, a in accuracy[name].items() if a}
