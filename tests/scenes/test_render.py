@@ -249,3 +249,15 @@ def test_parallel_depth_world_equals_meshes(scene: World, camera: np.ndarray) ->
     assert {1, 8, 13} <= set(np.unique(a.mask).tolist())
     empty = render_parallel_depth([], camera, eta=400.0, width=8, height=6)
     assert np.all(empty.depth == 0)
+
+
+def test_rendered_tray_floor_is_the_collision_floor(scene: World) -> None:
+    """Objects rest on the floor the camera sees (pybullet_data's tray draws it 1 cm too low)."""
+    intr = CameraIntrinsics(200.0, 200.0, 79.5, 59.5, 160, 120)
+    T_world_cam = look_at((0.12, 0.12, 0.5), (0.12, 0.12, 0.0))  # looks straight down at empty floor
+    frame = render_frame(scene, intr, T_world_cam)
+    floor = frame.depth[40:80, 60:100]
+    assert np.all(floor > 0)
+    floor_z = T_world_cam[2, 3] - floor  # the camera looks along world -z
+    np.testing.assert_allclose(floor_z, TRAY_FLOOR_Z, atol=1e-3)
+    # the physics side (objects settle onto TRAY_FLOOR_Z) is checked in test_world.py

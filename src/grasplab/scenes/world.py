@@ -33,6 +33,7 @@ __all__ = [
     "TRAY_FLOOR_HALF_EXTENT",
     "TRAY_FLOOR_Z",
     "TRAY_RIM_HALF_EXTENT",
+    "TRAY_VISUAL_LIFT",
     "TRAY_WALL_TOP_Z",
     "PosedMesh",
     "SceneObject",
@@ -58,6 +59,11 @@ TRAY_WALL_TOP_Z = 0.13
 _TRAY_URDF = ("tray", "traybox.urdf")
 _TRAY_VISUAL = ("tray", "tray_textured.obj")
 _TRAY_VISUAL_SCALE = 0.5  # the scale traybox.urdf applies to its visual mesh
+#: pybullet_data's traybox.urdf draws its floor at z = 0.005 but its collision floor is at
+#: TRAY_FLOOR_Z = 0.015, so objects would float 1 cm above the floor in every image and grasps
+#: planned from images would send the fingers 1 cm into the physical floor. The world loads the
+#: tray with its visual mesh lifted by this much (and :func:`tray_mesh` returns it lifted).
+TRAY_VISUAL_LIFT = 0.01
 _TABLE_RGBA = (0.62, 0.55, 0.45, 1.0)
 
 
@@ -115,11 +121,43 @@ def _tray_mesh_cached() -> trimesh.Trimesh:
     if not isinstance(mesh, trimesh.Trimesh):  # pragma: no cover - the file is a mesh
         raise ValueError(f"{_TRAY_VISUAL} did not load as a triangle mesh")
     # geometry only: the texture would be deep-copied with every copy of the mesh
-    return trimesh.Trimesh(mesh.vertices * _TRAY_VISUAL_SCALE, mesh.faces, process=False)
+    verts = mesh.vertices * _TRAY_VISUAL_SCALE + np.array([0.0, 0.0, TRAY_VISUAL_LIFT])
+    return trimesh.Trimesh(verts, mesh.faces, process=False)
+
+
+@functools.lru_cache(maxsize=1)
+def _tray_urdf() -> str:
+    """Path of pybullet_data's traybox.urdf with its visual lifted by ``TRAY_VISUAL_LIFT``.
+
+    Written once per machine to the temporary folder (the name carries a digest of the text).
+    """
+    import hashlib
+    import os
+    import re
+    import tempfile
+
+    source = Path(_data_path(*_TRAY_URDF))
+    text = source.read_text()
+    visual = re.compile(r'(<visual>\s*<origin rpy="0 0 0" xyz=)"0 0 0"(/>\s*<geometry>\s*<mesh filename=)"'
+                        + re.escape(_TRAY_VISUAL[1]) + '"')
+    mesh_path = (source.parent / _TRAY_VISUAL[1]).as_posix()
+    text, count = visual.subn(rf'\1"0 0 {TRAY_VISUAL_LIFT:g}"\2"{mesh_path}"', text)
+    if count != 1:  # pragma: no cover - depends on the installed pybullet_data
+        raise RuntimeError(f"{source}: unexpected layout, cannot lift the tray's visual mesh")
+    digest = hashlib.sha1(text.encode()).hexdigest()[:12]
+    path = Path(tempfile.gettempdir()) / f"grasplab-traybox-{digest}.urdf"
+    if not path.is_file():
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    return str(path)
 
 
 def tray_mesh() -> trimesh.Trimesh:
-    """The tray's visual mesh in the tray frame (what the renderer draws), as a new mesh."""
+    """The tray's visual mesh in the tray frame (what the renderer draws), as a new mesh.
+
+    It is lifted by ``TRAY_VISUAL_LIFT`` onto the collision floor, as the world draws it.
+    """
     return _tray_mesh_cached().copy()
 
 
@@ -240,7 +278,7 @@ class World:
         pos, orn = pose_to_pq(T_center)
         table = p.createMultiBody(0.0, col, vis, pos, orn, physicsClientId=self.client)
         pos, orn = pose_to_pq(T_tray)
-        tray = p.loadURDF(_data_path(*_TRAY_URDF), pos, orn, useFixedBase=True, physicsClientId=self.client)
+        tray = p.loadURDF(_tray_urdf(), pos, orn, useFixedBase=True, physicsClientId=self.client)
         self._static_bodies = [int(table), int(tray)]
         self.T_world_table, self.T_world_tray = T_table, T_tray
         if self._friction is not None:
