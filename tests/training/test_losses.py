@@ -80,3 +80,51 @@ def test_loss_errors() -> None:
         LossConfig(kind="mse")
     with pytest.raises(ValueError, match="alpha"):
         LossConfig(alpha=1.5)
+
+
+def _reference_focal(logits: torch.Tensor, target: torch.Tensor, alpha: float,
+                     gamma: float) -> torch.Tensor:
+    """Eq. 15 written with plain autograd operations."""
+    prob = torch.sigmoid(logits)
+    log_sigmoid = torch.nn.functional.logsigmoid
+    ll = target * log_sigmoid(logits) + (1 - target) * log_sigmoid(-logits)
+    weight = torch.where(target > 0, alpha, 1 - alpha) * (prob - target).abs().pow(gamma)
+    return -(ll * weight).mean()
+
+
+@pytest.mark.parametrize("gamma", [0.0, 0.5, 1.0, 2.0, 3.0])
+def test_closed_form_focal_gradient_matches_autograd(gamma: float) -> None:
+    gen = torch.Generator().manual_seed(int(gamma * 10))
+    logits = torch.randn(2, 3, 4, 5, dtype=torch.float64, generator=gen)
+    target = (torch.rand(2, 3, 4, 5, dtype=torch.float64, generator=gen) > 0.6) * torch.rand(
+        2, 3, 4, 5, dtype=torch.float64, generator=gen)
+    fast, ref = logits.clone().requires_grad_(), logits.clone().requires_grad_()
+    binary_focal_loss(fast, target, 0.9, gamma).backward()
+    _reference_focal(ref, target, 0.9, gamma).backward()
+    assert fast.grad is not None and ref.grad is not None
+    torch.testing.assert_close(fast.grad, ref.grad)
+    torch.testing.assert_close(binary_focal_loss(logits, target, 0.9, gamma),
+                               _reference_focal(logits, target, 0.9, gamma))
+
+
+def test_labelled_width_loss_ignores_unlabelled_elements() -> None:
+    q, aq = torch.zeros(1, 1, 2, 2), torch.zeros(1, 2, 2, 2)
+    width = torch.zeros(1, 2, 2, 2)
+    width[0, 1, 0, 1] = 0.6  # one labelled (angle, pixel)
+    logits = [torch.zeros(1, 1, 2, 2), torch.zeros(1, 2, 2, 2), torch.zeros(1, 2, 2, 2, requires_grad=True)]
+    terms = pixel_grasp_loss(tuple(logits), q, aq, width, LossConfig(width_loss="labelled"))
+    # one element, p = 0.5, target 0.6: -(0.6 ln .5 + 0.4 ln .5) * 0.1^2 * 0.95
+    assert terms.width.item() == pytest.approx(LN2 * 0.01 * 0.95, rel=1e-6)
+    terms.total.backward()
+    grad = logits[2].grad
+    assert grad is not None and int((grad != 0).sum()) == 1 and grad[0, 1, 0, 1] < 0  # pushed up to 0.6
+    everywhere = pixel_grasp_loss(tuple(logits), q, aq, width)
+    assert everywhere.width.item() != pytest.approx(terms.width.item())
+    no_labels = pixel_grasp_loss(tuple(logits), q, aq, torch.zeros_like(width),
+                                 LossConfig(width_loss="labelled"))
+    assert no_labels.width.item() == 0.0
+
+
+def test_width_loss_mode_is_checked() -> None:
+    with pytest.raises(ValueError, match="width_loss"):
+        LossConfig(width_loss="some")
