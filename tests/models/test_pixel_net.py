@@ -93,3 +93,17 @@ def test_fused_heads_equal_separate_heads() -> None:
         separate = (model.point_head(features), model.angle_head(features), model.width_head(features))
         for a, b in zip(model.logits(x), separate, strict=True):
             torch.testing.assert_close(a, b)
+
+
+def test_ggcnn2_cpu_variant_keeps_full_resolution_outputs() -> None:
+    model = build_pixel_model("ggcnn2", 1, stem_stride=2, up_kernel=3).eval()
+    assert count_parameters(model) < 100_000
+    x = torch.randn(1, 1, 50, 66)  # odd halves: the features are resized back to the input size
+    with torch.no_grad():
+        q_p, q_theta, w_g = model(x)
+    assert q_p.shape == (1, 1, 50, 66) and q_theta.shape == w_g.shape == (1, 18, 50, 66)
+    assert model.spec["stem_stride"] == 2 and model.spec["up_kernel"] == 3
+    with pytest.raises(ValueError, match="stem_stride"):
+        build_pixel_model("ggcnn2", 1, stem_stride=4)
+    with pytest.raises(ValueError, match="up_kernel"):
+        build_pixel_model("ggcnn2", 1, up_kernel=4)

@@ -32,18 +32,34 @@ def resize_to(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 class GGCNN2Backbone(nn.Module):
     """GG-CNN2: strided-pooling encoder, dilated convolutions, bilinear upsampling.
 
+    With ``stem_stride=1`` this is the GG-CNN2 layout (11x11 and 5x5 convolutions at the input
+    resolution, ~71 k parameters). ``stem_stride=2`` is the CPU variant: the 11x11 stem
+    convolution is strided, so every later layer runs at half the resolution (about 5x fewer
+    multiply-adds), and the decoded 16-channel features are bilinearly resized to the input
+    resolution before the 1x1 task heads; the parameters are the same.
+
     Args:
         in_channels: 1 (depth), 3 (RGB) or 4 (RGB-D).
         channels: width of the first layers (16 in GG-CNN2; the dilated layers use twice that).
+        stem_stride: stride of the first convolution, 1 (GG-CNN2) or 2 (CPU variant).
+        up_kernel: kernel side of the last decoder convolution (5 in GG-CNN2; 3 saves a third of
+            the CPU variant's multiply-adds).
     """
 
-    def __init__(self, in_channels: int, channels: int = 16) -> None:
+    def __init__(
+        self, in_channels: int, channels: int = 16, stem_stride: int = 1, up_kernel: int = 5
+    ) -> None:
         super().__init__()
+        if stem_stride not in (1, 2):
+            raise ValueError(f"stem_stride must be 1 or 2, got {stem_stride}")
+        if up_kernel < 1 or up_kernel % 2 == 0:
+            raise ValueError(f"up_kernel must be odd and >= 1, got {up_kernel}")
         c = int(channels)
         self.out_channels = c
+        self.stem_stride = int(stem_stride)
         relu = nn.ReLU(inplace=True)
         self.encoder = nn.Sequential(
-            nn.Conv2d(in_channels, c, 11, padding=5),
+            nn.Conv2d(in_channels, c, 11, stride=self.stem_stride, padding=5),
             relu,
             nn.Conv2d(c, c, 5, padding=2),
             relu,
@@ -59,14 +75,16 @@ class GGCNN2Backbone(nn.Module):
             relu,
         )
         self.up1 = nn.Sequential(nn.Conv2d(2 * c, c, 3, padding=1), nn.ReLU(inplace=True))
-        self.up2 = nn.Sequential(nn.Conv2d(c, c, 5, padding=2), nn.ReLU(inplace=True))
+        self.up2 = nn.Sequential(nn.Conv2d(c, c, up_kernel, padding=up_kernel // 2), nn.ReLU(inplace=True))
 
     def forward(self, x: torch.Tensor) -> TaskFeatures:
         """(B, C, H, W) -> three times (B, channels, H, W)."""
         height, width = int(x.shape[-2]), int(x.shape[-1])
+        s = self.stem_stride
         f = self.encoder(x)
-        f = self.up1(resize_to(f, (height // 2, width // 2)))
-        f = self.up2(resize_to(f, (height, width)))
+        f = self.up1(resize_to(f, (height // (2 * s), width // (2 * s))))
+        f = self.up2(resize_to(f, (height // s, width // s)))
+        f = resize_to(f, (height, width))
         return f, f, f
 
 

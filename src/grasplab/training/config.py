@@ -82,12 +82,16 @@ class ModelConfig:
         channels: base width.
         num_residual: residual blocks (grconvnet only).
         dropout: dropout on decoded features (grconvnet only).
+        stem_stride: stride of the first convolution (ggcnn2 only; 2 = the CPU variant).
+        up_kernel: kernel of the last decoder convolution (ggcnn2 only).
     """
 
     name: str = "ggcnn2"
     channels: int | None = None
     num_residual: int | None = None
     dropout: float | None = None
+    stem_stride: int | None = None
+    up_kernel: int | None = None
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ bin of Q_theta there) lands on a labelled (not enhanced) pixel with that angle b
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import subprocess
@@ -181,9 +182,7 @@ class PixelTrainer:
             cfg.model.name,
             input_channels(cfg.data.input_mode),
             cfg.data.num_angles,
-            channels=cfg.model.channels,
-            num_residual=cfg.model.num_residual,
-            dropout=cfg.model.dropout,
+            **{f.name: getattr(cfg.model, f.name) for f in dataclasses.fields(cfg.model) if f.name != "name"},
         )
 
     def _write_run_files(self, resumed_from: int) -> None:
