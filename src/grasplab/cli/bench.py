@@ -1,8 +1,10 @@
 """``grasplab bench``: physics benchmarks with the simulated floating gripper.
 
-- ``grasplab bench binpick --detector oracle|random|analytic --objects 5 --split seen --scenes N
-  --out DIR [--mu 0.2,0.4,...] [--seed S]``: the PLGP bin-picking benchmark (SR, PC, AP);
-  writes ``DIR/binpick_<detector>.json`` and ``.md``.
+- ``grasplab bench binpick --detector oracle|pixel-oracle|random|analytic|pixel --objects 5
+  --split seen --scenes N --out DIR [--mu 0.2,0.4,...] [--seed S] [--weights W]``: the PLGP
+  bin-picking benchmark (SR, PC, AP); writes ``DIR/binpick_<detector>.json`` and ``.md``.
+  ``pixel`` is the shipped PLGP network (or ``--weights``), ``pixel-oracle`` the pixel labels of
+  the live scene decoded like network output (the ceiling of a pixel network).
 - ``grasplab bench labels --objects N --out DIR``: label score vs lift success (GraspNet-1Billion
   Table 2 analogue); writes ``DIR/label_quality.json`` and ``.md``.
 """
@@ -21,7 +23,7 @@ console = Console()
 bench_app = typer.Typer(help="Physics benchmarks: bin-picking and label quality.",
                         no_args_is_help=True)
 
-_DETECTORS = ("oracle", "random", "analytic")
+_DETECTORS = ("oracle", "pixel-oracle", "random", "analytic", "pixel")
 
 
 def _floats(text: str, name: str) -> tuple[float, ...]:
@@ -39,11 +41,22 @@ def _progress(label: str) -> Progress:
     return Progress(*columns, console=console)
 
 
-def _make_detector(name: str, library: Any, seed: int) -> Any:
+def _make_detector(name: str, library: Any, seed: int, weights: Path | None = None,
+                   device: str = "cpu") -> Any:
     if name == "oracle":
         from grasplab.detection.baselines import OracleDetector
 
         return OracleDetector(library, rng=seed)
+    if name == "pixel-oracle":
+        from grasplab.detection.pixel_oracle import PixelLabelOracle
+
+        return PixelLabelOracle(library)
+    if name == "pixel":
+        from grasplab.detection import TrayWorkspace
+        from grasplab.detection.pixel_detector import PixelDetector
+        from grasplab.detection.shipped import shipped_pixel_weights
+
+        return TrayWorkspace(PixelDetector(weights or shipped_pixel_weights(), device=device))
     if name == "random":
         from grasplab.detection.baselines import RandomDetector
 
@@ -63,7 +76,8 @@ def _pool(split: str, size: int, library: Any) -> list[int]:
 
 @bench_app.command("binpick")
 def binpick(
-    detector: str = typer.Option("oracle", help="Detector: oracle, random or analytic."),
+    detector: str = typer.Option(
+        "oracle", help="Detector: oracle, pixel-oracle, random, analytic or pixel."),
     objects: int = typer.Option(5, "--objects", help="Objects per scene (PLGP: 5 and 15)."),
     split: str = typer.Option("seen", help="Object split: seen, similar or novel."),
     scenes: int = typer.Option(10, "--scenes", help="Number of scenes."),
@@ -74,6 +88,9 @@ def binpick(
     image_height: int = typer.Option(240, "--image-height", help="Rendered height (pixels)."),
     top_k: int = typer.Option(50, "--top-k", help="Grasps executed for AP."),
     pool_size: int = typer.Option(0, "--pool-size", help="Use the first N ids of the split (0: all)."),
+    weights: Path | None = typer.Option(None, "--weights",
+                                        help="Pixel network checkpoint or .onnx (--detector pixel)."),
+    device: str = typer.Option("cpu", "--device", help="Torch device of --detector pixel."),
 ) -> None:
     """Bin-picking in PyBullet: Success Rate, Percent Cleared and AP averaged over μ."""
     from grasplab.evaluation.binpick import BinpickConfig, binpick_work_units, run_binpick
@@ -82,10 +99,13 @@ def binpick(
     try:
         config = BinpickConfig(num_objects=objects, split=split, num_scenes=scenes,
                                mu_values=_floats(mu, "--mu"), image_width=image_width,
-                               image_height=image_height, top_k=top_k)
+                               image_height=image_height, top_k=top_k,
+                               provide_mask=detector == "pixel-oracle")
+        if weights is not None and detector != "pixel":
+            raise ValueError("--weights is only used with --detector pixel")
         library = ObjectLibrary()
         pool = _pool(split, pool_size, library)
-        det = _make_detector(detector, library, seed)
+        det = _make_detector(detector, library, seed, weights, device)
         with _progress(f"binpick {detector}") as bar:
             task = bar.add_task("binpick", total=binpick_work_units(config))
             result = run_binpick(det, config, seed, library=library, object_pool=pool,
