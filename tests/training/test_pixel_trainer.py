@@ -120,6 +120,21 @@ def test_interrupted_run_resumes_to_the_same_weights(root: Path, tmp_path: Path)
         PixelTrainer(_config(root, "data.val_fraction=0.0", "optim.lr=0.5"), tmp_path / "cut").fit()
 
 
+def test_snapshots_keep_earlier_epochs(root: Path, tmp_path: Path) -> None:
+    cfg = _config(root, "optim.epochs=3", "optim.snapshot_every=2", "loss.width_loss=labelled",
+                  "model.stem_stride=2", "model.up_kernel=3")
+    result = PixelTrainer(cfg, tmp_path / "run").fit()
+    snaps = sorted(p.name for p in (tmp_path / "run" / "checkpoints").glob("epoch_*.safetensors"))
+    assert snaps == ["epoch_002.safetensors"]
+    snap = load_checkpoint(tmp_path / "run" / "checkpoints" / snaps[0])
+    assert snap.state["epoch"] == 1 and len(snap.state["history"]) == 2
+    assert snap.model.spec["stem_stride"] == 2 and snap.config["loss"]["width_loss"] == "labelled"
+    last = load_checkpoint(result.last_checkpoint)
+    assert not torch.equal(snap.model.point_head.weight, last.model.point_head.weight)
+    with pytest.raises(ValueError, match="snapshot_every"):
+        _config(root, "optim.snapshot_every=0")
+
+
 def test_longer_rerun_continues(root: Path, tmp_path: Path) -> None:
     PixelTrainer(_config(root, "optim.epochs=1"), tmp_path / "run").fit()
     result = PixelTrainer(_config(root, "optim.epochs=2"), tmp_path / "run").fit()

@@ -108,6 +108,8 @@ class OptimConfig:
         max_steps_per_epoch: cap on steps per epoch (quick runs); None = the whole set.
         grad_clip: clip the gradient norm to this value; None = no clipping.
         num_workers: DataLoader worker processes (0 = in the main process).
+        snapshot_every: also keep ``checkpoints/epoch_NNN.safetensors`` (weights, config and
+            history, no optimizer state) after every this many epochs; None = only last / best.
     """
 
     lr: float = 1e-3
@@ -119,10 +121,13 @@ class OptimConfig:
     max_steps_per_epoch: int | None = None
     grad_clip: float | None = None
     num_workers: int = 0
+    snapshot_every: int | None = None
 
     def __post_init__(self) -> None:
         if self.lr <= 0 or self.epochs < 1 or self.batch_size < 1 or self.num_workers < 0:
             raise ValueError("optim: need lr > 0, epochs >= 1, batch_size >= 1, num_workers >= 0")
+        if self.snapshot_every is not None and self.snapshot_every < 1:
+            raise ValueError(f"optim.snapshot_every must be >= 1 or null, got {self.snapshot_every}")
 
     def lr_at(self, epoch: int) -> float:
         """Learning rate of a (0-based) epoch."""

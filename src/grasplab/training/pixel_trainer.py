@@ -7,6 +7,7 @@ A run lives in one output folder::
     <out>/checkpoints/last.safetensors weights + JSON header after the latest finished epoch
     <out>/checkpoints/last.optim.safetensors  Adam state for resuming
     <out>/checkpoints/best.safetensors the epoch with the best validation success (then loss)
+    <out>/checkpoints/epoch_NNN.safetensors  snapshots every ``optim.snapshot_every`` epochs
     <out>/history.json                 per-epoch metrics
 
 Rerunning the same command on the same folder resumes after the last finished epoch; shuffling
@@ -107,9 +108,9 @@ def git_sha() -> str | None:
 
 
 def _comparable(config: dict[str, Any]) -> dict[str, Any]:
-    """A config dict without the keys a resumed run may change (epochs, workers)."""
+    """A config dict without the keys a resumed run may change (epochs, workers, snapshots)."""
     out = json.loads(json.dumps(config))
-    for key in ("epochs", "num_workers"):
+    for key in ("epochs", "num_workers", "snapshot_every"):
         out.get("optim", {}).pop(key, None)
     return out
 
@@ -328,4 +329,8 @@ class PixelTrainer:
         save_checkpoint(
             self.ckpt_dir / "last.safetensors", model, config=config, state=state, optimizer=optimizer
         )
+        every = self.config.optim.snapshot_every
+        if every is not None and (history[-1].epoch + 1) % every == 0:
+            name = f"epoch_{history[-1].epoch + 1:03d}.safetensors"
+            save_checkpoint(self.ckpt_dir / name, model, config=config, state=state)
         (self.out_dir / "history.json").write_text(json.dumps(rows, indent=2) + "\n")
