@@ -144,6 +144,30 @@ def test_onnx_inference_names_the_extra(tmp_path: Path) -> None:
         PixelDetector(weights=tmp_path / "m.onnx")
 
 
+@pytest.mark.parametrize("options", [{}, {"stem_stride": 2, "up_kernel": 3}])
+def test_onnx_export_detects_like_torch(tmp_path: Path, options: dict[str, int]) -> None:
+    pytest.importorskip("onnx")
+    pytest.importorskip("onnxscript")
+    pytest.importorskip("onnxruntime")
+    torch.manual_seed(0)
+    model = build_pixel_model("ggcnn2", 1, channels=4, **options).eval()
+    path = export_onnx(model, tmp_path / "m.onnx", 48, 64)
+    assert path.with_suffix(".json").is_file()
+    onnx_detector = PixelDetector(weights=path, config=PixelDetectorConfig(num_grasps=8, min_quality=0.0))
+    torch_detector = PixelDetector(model=model, config=PixelDetectorConfig(num_grasps=8, min_quality=0.0))
+    assert not onnx_detector.returns_logits
+    depth = np.pad(_ridge(), ((0, 12), (0, 8)), mode="edge")  # another size than the export's
+    obs = Observation(depth, CameraIntrinsics(300.0, 300.0, 35.5, 29.5, 72, 60))
+    maps_onnx = onnx_detector.predict_maps(obs)
+    maps_torch = torch_detector.predict_maps(obs)
+    for a, b in zip(maps_onnx, maps_torch, strict=True):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-5)
+    a, b = onnx_detector.detect(obs), torch_detector.detect(obs)
+    # the maps agree to 1e-5; an untrained network's maps are nearly flat, so which of its
+    # near-equal peaks come first may differ between the runtimes: compare counts only
+    assert len(a) == len(b) > 0
+
+
 def test_config_errors() -> None:
     with pytest.raises(ValueError, match="odd"):
         PixelDetectorConfig(nms_kernel=4)

@@ -73,3 +73,21 @@ def test_train_pixel_errors(root: Path, tmp_path: Path, extra: list[str], messag
     result = CliRunner().invoke(app, _args(root, tmp_path / "run", *extra))
     assert result.exit_code == 2
     assert message in result.output
+
+
+def test_export_onnx_command(root: Path, tmp_path: Path) -> None:
+    pytest.importorskip("onnx")
+    pytest.importorskip("onnxscript")
+    pytest.importorskip("onnxruntime")
+    runner = CliRunner()
+    assert runner.invoke(app, _args(root, tmp_path / "run")).exit_code == 0
+    weights = tmp_path / "run" / "checkpoints" / "last.safetensors"
+    result = runner.invoke(app, ["train", "export-onnx", "--weights", str(weights), "--out",
+                                 str(tmp_path / "m.onnx"), "--size", "32"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "m.onnx").is_file() and (tmp_path / "m.json").is_file()
+    bad = runner.invoke(app, ["train", "export-onnx", "--weights", str(weights), "--out", str(tmp_path / "m.pt")])
+    assert bad.exit_code == 2 and ".onnx" in bad.output
+    missing = runner.invoke(app, ["train", "export-onnx", "--weights", str(tmp_path / "none.safetensors"),
+                                  "--out", str(tmp_path / "n.onnx")])
+    assert missing.exit_code == 2

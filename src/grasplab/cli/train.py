@@ -4,6 +4,9 @@
   [--set key=value ...]`` trains the PLGP pixel-level network. The run folder gets the resolved
   ``config.yaml``, ``meta.json``, ``history.json`` and safetensors checkpoints; rerunning the same
   command on the same ``--out`` resumes after the last finished epoch.
+- ``grasplab train export-onnx --weights CKPT --out model.onnx`` exports a trained pixel network
+  to ONNX (with the ``.json`` spec beside it) for ``grasplab detect --method pixel --weights
+  model.onnx``, run by onnxruntime (extra ``grasplab[onnx]``).
 """
 
 from __future__ import annotations
@@ -87,6 +90,29 @@ def pixel(
         )
     console.print(table)
     console.print(f"checkpoints: {result.last_checkpoint}, {result.best_checkpoint}")
+
+
+@train_app.command("export-onnx")
+def export_onnx_command(
+    weights: Path = typer.Option(..., "--weights", help="Pixel-network checkpoint (.safetensors)."),
+    out: Path = typer.Option(..., "--out", help="ONNX file to write (a .json spec goes beside it)."),
+    size: int = typer.Option(320, "--size", help="Side of the example input (any size runs later)."),
+) -> None:
+    """Export a trained pixel network to ONNX for onnxruntime."""
+    from grasplab._optional import MissingExtraError
+    from grasplab.detection.pixel_detector import export_onnx
+    from grasplab.training.checkpoints import load_checkpoint
+
+    try:
+        if out.suffix != ".onnx":
+            raise ValueError(f"--out must end in .onnx, got {out}")
+        model = load_checkpoint(weights).model
+        out.parent.mkdir(parents=True, exist_ok=True)
+        path = export_onnx(model, out, size, size)
+    except (ValueError, FileNotFoundError, MissingExtraError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(code=2) from exc
+    console.print(f"wrote {path} and {path.with_suffix('.json')}")
 
 
 def register(app: typer.Typer) -> None:
