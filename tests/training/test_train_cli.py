@@ -86,7 +86,8 @@ def test_export_onnx_command(root: Path, tmp_path: Path) -> None:
                                  str(tmp_path / "m.onnx"), "--size", "32"])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "m.onnx").is_file() and (tmp_path / "m.json").is_file()
-    bad = runner.invoke(app, ["train", "export-onnx", "--weights", str(weights), "--out", str(tmp_path / "m.pt")])
+    bad = runner.invoke(app, ["train", "export-onnx", "--weights", str(weights),
+                              "--out", str(tmp_path / "m.pt")])
     assert bad.exit_code == 2 and ".onnx" in bad.output
     missing = runner.invoke(app, ["train", "export-onnx", "--weights", str(tmp_path / "none.safetensors"),
                                   "--out", str(tmp_path / "n.onnx")])
