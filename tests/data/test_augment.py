@@ -170,6 +170,13 @@ def test_normalize_input_modes() -> None:
     assert [input_channels(m) for m in ("depth", "rgb", "rgbd")] == [1, 3, 4]
 
 
+def test_normalize_input_depth_scale() -> None:
+    depth = np.array([[0.5, 0.7], [0.0, 0.6]], np.float32)
+    scaled = normalize_input(depth, None, "depth", depth_scale=10.0)
+    np.testing.assert_allclose(scaled[0], [[-1.0, 1.0], [0.0, 0.0]], atol=1e-6)
+    np.testing.assert_allclose(scaled, 10.0 * normalize_input(depth, None, "depth"), atol=1e-6)
+
+
 def test_normalize_input_errors() -> None:
     with pytest.raises(ValueError, match="input mode"):
         normalize_input(np.ones((2, 2)), None, "xyz")

@@ -131,6 +131,21 @@ def test_checkpoint_detector_matches_model(tmp_path: Path) -> None:
         PixelDetector()
 
 
+def test_detector_scales_depth_as_in_training(tmp_path: Path) -> None:
+    detector = _random_detector()
+    assert detector.model is not None and detector.depth_scale == 1.0
+    config = {"data": {"input_mode": "depth", "depth_scale": 10.0}}
+    path = save_checkpoint(tmp_path / "w.safetensors", detector.model, config=config)
+    scaled = PixelDetector(weights=path, config=detector.config)
+    assert scaled.depth_scale == 10.0
+    obs = Observation(_ridge(), INTR)
+    a, b = scaled.predict_maps(obs), detector.predict_maps(obs)
+    assert not torch.allclose(a[0], b[0])
+    x10 = Observation(np.where(obs.depth > 0, (obs.depth - obs.depth.mean()) * 10 + obs.depth.mean(), 0.0)
+                      .astype(np.float32), INTR)
+    torch.testing.assert_close(a[0], detector.predict_maps(x10)[0], atol=1e-5, rtol=1e-4)
+
+
 @pytest.mark.skipif(importlib.util.find_spec("onnx") is not None, reason="onnx is installed")
 def test_onnx_export_names_the_extra(tmp_path: Path) -> None:
     with pytest.raises(MissingExtraError, match=r"grasplab\[onnx\]"):
@@ -151,11 +166,12 @@ def test_onnx_export_detects_like_torch(tmp_path: Path, options: dict[str, int])
     pytest.importorskip("onnxruntime")
     torch.manual_seed(0)
     model = build_pixel_model("ggcnn2", 1, channels=4, **options).eval()
-    path = export_onnx(model, tmp_path / "m.onnx", 48, 64)
+    path = export_onnx(model, tmp_path / "m.onnx", 48, 64, data={"depth_scale": 10.0})
     assert path.with_suffix(".json").is_file()
     onnx_detector = PixelDetector(weights=path, config=PixelDetectorConfig(num_grasps=8, min_quality=0.0))
     torch_detector = PixelDetector(model=model, config=PixelDetectorConfig(num_grasps=8, min_quality=0.0))
-    assert not onnx_detector.returns_logits
+    torch_detector.depth_scale = 10.0  # what a checkpoint trained with data.depth_scale = 10 sets
+    assert not onnx_detector.returns_logits and onnx_detector.depth_scale == 10.0
     depth = np.pad(_ridge(), ((0, 12), (0, 8)), mode="edge")  # another size than the export's
     obs = Observation(depth, CameraIntrinsics(300.0, 300.0, 35.5, 29.5, 72, 60))
     maps_onnx = onnx_detector.predict_maps(obs)

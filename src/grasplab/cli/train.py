@@ -106,9 +106,9 @@ def export_onnx_command(
     try:
         if out.suffix != ".onnx":
             raise ValueError(f"--out must end in .onnx, got {out}")
-        model = load_checkpoint(weights).model
+        checkpoint = load_checkpoint(weights)
         out.parent.mkdir(parents=True, exist_ok=True)
-        path = export_onnx(model, out, size, size)
+        path = export_onnx(checkpoint.model, out, size, size, data=checkpoint.config.get("data"))
     except (ValueError, FileNotFoundError, MissingExtraError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(code=2) from exc

@@ -297,17 +297,22 @@ def enhance_labels(labels: PixelLabelMaps, value: float = 0.9) -> PixelLabelMaps
     )
 
 
-def normalize_input(depth: np.ndarray | None, rgb: np.ndarray | None, mode: str) -> np.ndarray:
+def normalize_input(
+    depth: np.ndarray | None, rgb: np.ndarray | None, mode: str, depth_scale: float = 1.0
+) -> np.ndarray:
     """Network input of one image: mean-subtracted depth and/or colour, (C, H, W) float32.
 
-    Depth (m) has the mean of its valid pixels subtracted and invalid pixels set to 0 (the mean);
-    colour is scaled to [0, 1] and each channel has its mean subtracted. Channel order: depth
-    (``"depth"``, C = 1), R, G, B (``"rgb"``, C = 3), R, G, B, depth (``"rgbd"``, C = 4).
+    Depth (m) has the mean of its valid pixels subtracted, is multiplied by ``depth_scale`` and
+    invalid pixels are set to 0 (the mean); colour is scaled to [0, 1] and each channel has its
+    mean subtracted. Channel order: depth (``"depth"``, C = 1), R, G, B (``"rgb"``, C = 3),
+    R, G, B, depth (``"rgbd"``, C = 4).
 
     Args:
         depth: (H, W) depth in metres, 0 = invalid (needed for "depth" and "rgbd").
         rgb: (H, W, 3) colour, uint8 or float in [0, 255] (needed for "rgb" and "rgbd").
         mode: "depth", "rgb" or "rgbd".
+        depth_scale: factor on the mean-subtracted depth (1 = metres, as PLGP; 10 puts the
+            few-centimetre relief of objects on a tray near the unit scale the layers start at).
 
     Returns:
         (C, H, W) float32.
@@ -330,7 +335,7 @@ def normalize_input(depth: np.ndarray | None, rgb: np.ndarray | None, mode: str)
         d = np.nan_to_num(np.asarray(depth, dtype=np.float32), nan=0.0, posinf=0.0, neginf=0.0)
         valid = d > 0
         mean = np.float32(d[valid].mean()) if valid.any() else np.float32(0.0)
-        channels.append(np.where(valid, d - mean, 0.0).astype(np.float32)[None])
+        channels.append(np.where(valid, (d - mean) * np.float32(depth_scale), 0.0).astype(np.float32)[None])
     return np.concatenate(channels, axis=0).astype(np.float32)
 
 

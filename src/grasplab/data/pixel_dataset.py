@@ -185,6 +185,7 @@ class PixelGraspDataset(Dataset[dict[str, torch.Tensor]]):
         seed: base seed of the augmentation.
         num_angles: K, the angle bins of the labels.
         fast_labels: rebuild the maps from the files' grasp lists (see :func:`load_label_maps`).
+        depth_scale: factor on the mean-subtracted depth input (:func:`normalize_input`).
     """
 
     def __init__(
@@ -201,6 +202,7 @@ class PixelGraspDataset(Dataset[dict[str, torch.Tensor]]):
         seed: int = 0,
         num_angles: int = 18,
         fast_labels: bool = True,
+        depth_scale: float = 1.0,
     ) -> None:
         if input_mode not in INPUT_MODES:
             raise ValueError(f"input mode must be one of {INPUT_MODES}, got {input_mode!r}")
@@ -217,6 +219,7 @@ class PixelGraspDataset(Dataset[dict[str, torch.Tensor]]):
         self.enhance_value = float(enhance_value)
         self.num_angles = int(num_angles)
         self.fast_labels = bool(fast_labels)
+        self.depth_scale = float(depth_scale)
         self.seed = int(seed)
         self.epoch = 0
 
@@ -268,6 +271,7 @@ class PixelGraspDataset(Dataset[dict[str, torch.Tensor]]):
             None if depth is None else warp_nearest(depth, crop),
             None if rgb is None else warp_bilinear(rgb, crop),
             self.input_mode,
+            self.depth_scale,
         )
         return {
             "input": torch.from_numpy(image),

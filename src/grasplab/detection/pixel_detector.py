@@ -195,8 +195,17 @@ def _pad(image: np.ndarray) -> np.ndarray:
     return np.pad(image, ((0, 0), (0, ph), (0, pw))) if ph or pw else image
 
 
-def export_onnx(model: PixelGraspNet, path: Path | str, height: int = 320, width: int = 320) -> Path:
+def export_onnx(
+    model: PixelGraspNet,
+    path: Path | str,
+    height: int = 320,
+    width: int = 320,
+    data: dict[str, Any] | None = None,
+) -> Path:
     """Export a pixel network to ONNX (dynamic batch, height and width) with a ``.json`` spec beside it.
+
+    ``data`` is the training config's ``data`` section (input mode, depth scale), stored in the
+    spec so that the detector prepares the input as in training.
 
     Raises:
         MissingExtraError: onnx / onnxscript are not installed (extra ``grasplab[onnx]``).
@@ -213,7 +222,8 @@ def export_onnx(model: PixelGraspNet, path: Path | str, height: int = 320, width
         output_names=["q_p", "q_theta", "w_g"],
         dynamic_axes={"input": {0: "batch", 2: "height", 3: "width"}},
     )
-    path.with_suffix(".json").write_text(json.dumps({"model": model.spec}, indent=2) + "\n")
+    spec = {"model": model.spec, "data": dict(data or {})}
+    path.with_suffix(".json").write_text(json.dumps(spec, indent=2) + "\n")
     return path
 
 
@@ -225,7 +235,9 @@ class _OnnxRunner:
         spec_path = path.with_suffix(".json")
         if not spec_path.is_file():
             raise FileNotFoundError(f"ONNX model spec not found: {spec_path} (written by export_onnx)")
-        self.spec: dict[str, Any] = json.loads(spec_path.read_text())["model"]
+        stored = json.loads(spec_path.read_text())
+        self.spec: dict[str, Any] = stored["model"]
+        self.data: dict[str, Any] = dict(stored.get("data", {}))
         self.session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
 
     def __call__(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
@@ -263,7 +275,7 @@ class PixelDetector:
             self.model, spec = model, model.spec
         elif weights is not None and Path(weights).suffix == ".onnx":
             self.onnx = _OnnxRunner(Path(weights))
-            spec = self.onnx.spec
+            spec, stored = self.onnx.spec, {"data": self.onnx.data}
         elif weights is not None:
             checkpoint = load_checkpoint(weights, str(self.device))
             self.model, spec, stored = checkpoint.model, checkpoint.model.spec, checkpoint.config
@@ -280,6 +292,8 @@ class PixelDetector:
                 f"input_mode {mode!r} does not fit a network with {spec['in_channels']} input channels"
             )
         self.input_mode = str(mode)
+        #: factor on the mean-subtracted depth, as in training (``data.depth_scale``)
+        self.depth_scale = float(stored.get("data", {}).get("depth_scale", 1.0))
         if self.model is not None:
             self.model = self.model.to(self.device).train(False)
             if self.config.channels_last and self.device.type == "cpu":
@@ -305,6 +319,7 @@ class PixelDetector:
             observation.depth if self.input_mode != "rgb" else None,
             observation.rgb if self.input_mode != "depth" else None,
             self.input_mode,
+            self.depth_scale,
         )
         height, width = image.shape[-2:]
         x = torch.from_numpy(_pad(image))[None]

@@ -47,6 +47,8 @@ class DataConfig:
         val_fraction: fraction of scenes (the last ones) used for validation.
         val_scenes: explicit validation scenes (overrides ``val_fraction``).
         max_frames: use at most this many training frames (quick runs); None = all.
+        depth_scale: factor on the mean-subtracted depth input (1 = metres, the paper's input);
+            stored with the checkpoint, and the detector applies the same factor.
     """
 
     root: str = "data/plgp"
@@ -65,10 +67,13 @@ class DataConfig:
     val_fraction: float = 0.1
     val_scenes: tuple[int, ...] | None = None
     max_frames: int | None = None
+    depth_scale: float = 1.0
 
     def __post_init__(self) -> None:
         if self.input_mode not in INPUT_MODES:
             raise ValueError(f"data.input_mode must be one of {INPUT_MODES}, got {self.input_mode!r}")
+        if not self.depth_scale > 0:
+            raise ValueError(f"data.depth_scale must be > 0, got {self.depth_scale}")
         if self.num_angles < 1 or self.crop_size < 8:
             raise ValueError("data.num_angles must be >= 1 and data.crop_size >= 8")
 

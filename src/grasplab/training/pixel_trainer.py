@@ -170,6 +170,7 @@ class PixelTrainer:
                 seed=self.config.seed,
                 num_angles=data.num_angles,
                 fast_labels=data.fast_labels,
+                depth_scale=data.depth_scale,
             )
             for frames, aug in ((train, augment), (val, None))
         ]
