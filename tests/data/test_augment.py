@@ -211,3 +211,13 @@ def test_augment_and_cli_import_without_torch() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_cover_image_crops_reach_every_side() -> None:
+    wide = AugmentConfig(crop_size=100, max_translation=10, cover_image=True)
+    centres = np.array([sample_crop((160, 400), wide, 6, seed).center for seed in range(400)])
+    assert centres[:, 0].min() <= 49.5 + 20 and centres[:, 0].max() >= 349.5 - 20  # (400 - 100) / 2 = 150
+    assert centres[:, 1].min() >= 79.5 - 30 - 1e-9 and centres[:, 1].max() <= 79.5 + 30 + 1e-9
+    paper = AugmentConfig(crop_size=100, max_translation=10)
+    narrow = np.array([sample_crop((160, 400), paper, 6, seed).center for seed in range(100)])
+    assert np.abs(narrow - [199.5, 79.5]).max() <= 10

@@ -72,6 +72,11 @@ class AugmentConfig:
         flip: randomly flip horizontally (probability 0.5).
         snap_rotation: draw rotations that are multiples of pi / K so that angle labels move by
             whole bins (exact); otherwise any angle and labels move by the nearest whole bin.
+        cover_image: widen the shift on each axis to at least ``(side - crop_size) / 2``, so that
+            crops reach every part of the image. PLGP's crop (320 px, shift 30 px) sees almost
+            all of its images; a small crop of a wide image with the paper's shift never shows
+            the image's sides (tray walls, rims), and the network then rates them as graspable
+            when it runs on the whole image.
     """
 
     crop_size: int = 320
@@ -79,6 +84,7 @@ class AugmentConfig:
     max_rotation_deg: float = 30.0
     flip: bool = True
     snap_rotation: bool = True
+    cover_image: bool = False
 
     def __post_init__(self) -> None:
         if self.crop_size < 8:
@@ -150,7 +156,10 @@ def sample_crop(
     """Draw a random crop (translation, rotation, flip) for an image of ``image_shape`` (H, W)."""
     gen = as_rng(rng)
     height, width = image_shape
-    shift = gen.integers(-config.max_translation, config.max_translation + 1, size=2)
+    limits = np.full(2, config.max_translation, dtype=np.int64)
+    if config.cover_image:
+        limits = np.maximum(limits, [(width - config.crop_size) // 2, (height - config.crop_size) // 2])
+    shift = gen.integers(-limits, limits + 1)
     bin_rad = np.pi / num_angles
     max_rad = np.deg2rad(config.max_rotation_deg)
     if config.snap_rotation:

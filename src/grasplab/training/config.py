@@ -47,6 +47,7 @@ class DataConfig:
         val_fraction: fraction of scenes (the last ones) used for validation.
         val_scenes: explicit validation scenes (overrides ``val_fraction``).
         max_frames: use at most this many training frames (quick runs); None = all.
+        cover_image: crops reach every part of the image (``AugmentConfig.cover_image``).
         depth_scale: factor on the mean-subtracted depth input (1 = metres, the paper's input);
             stored with the checkpoint, and the detector applies the same factor.
     """
@@ -68,6 +69,7 @@ class DataConfig:
     val_scenes: tuple[int, ...] | None = None
     max_frames: int | None = None
     depth_scale: float = 1.0
+    cover_image: bool = False
 
     def __post_init__(self) -> None:
         if self.input_mode not in INPUT_MODES:

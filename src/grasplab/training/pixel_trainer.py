@@ -152,7 +152,12 @@ class PixelTrainer:
             train = train[: data.max_frames]
         augment = (
             AugmentConfig(
-                data.crop_size, data.max_translation, data.max_rotation_deg, data.flip, data.snap_rotation
+                data.crop_size,
+                data.max_translation,
+                data.max_rotation_deg,
+                data.flip,
+                data.snap_rotation,
+                data.cover_image,
             )
             if data.augment
             else None
