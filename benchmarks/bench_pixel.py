@@ -1,13 +1,19 @@
 """PLGP pixel-level learned detectors next to the analytic detector: AP, bin-picking, latency, size.
 
 Run: ``python benchmarks/bench_pixel.py [--model NAME=CKPT ...] [--ablation NAME=CKPT ...]
-[--test-root DIR] [--quick]`` (seeded; one thread). Writes ``benchmarks/results/pixel.json`` and
-prints two Markdown tables (main comparison, PLGP Table III ablation).
+[--test-root DIR] [--quick] [--no-analytic] [--no-oracle] [--merge]`` (seeded; one thread).
+Writes ``benchmarks/results/pixel.json`` and prints two Markdown tables (main comparison, PLGP
+Table III ablation). ``--merge`` adds this run's rows to the existing JSON (same settings
+assumed) instead of replacing it, so rows can be measured in separate runs.
 
 Methods: the analytic detector (``grasplab.detection.AnalyticDetector``, default config) and every
 trained checkpoint found (``--model``; default the runs of ``docs/pixel_training.md`` under
 ``runs/plgp/``, last epoch). All methods get the same region of interest: the pixels above the tray
 floor (``bench_detect.TrayWorkspace`` / ``workspace_mask``; no ground-truth segmentation).
+On bin-picking there is also the pixel-label oracle (``grasplab.detection.pixel_oracle``): the PLGP
+labels of the live scene (it knows the object poses and gets the instance mask) decoded by the same
+decoder, i.e. what a perfectly trained network could reach with these labels (no AP row: it needs
+the scene state).
 
 - **AP** (GraspNet protocol, ``evaluate_frame``; percent, mean over the 6 μ of the grid): every
   frame of the test roots ``<test-root>/<split>`` (written by ``grasplab scenes generate``, scene
@@ -47,6 +53,7 @@ from bench_detect import SEED, FrameTally, TrayWorkspace  # noqa: E402
 
 from grasplab.detection import AnalyticDetector, Detector, Observation  # noqa: E402
 from grasplab.detection.pixel_detector import PixelDetector  # noqa: E402
+from grasplab.detection.pixel_oracle import PixelLabelOracle  # noqa: E402
 from grasplab.detection.workspace import workspace_mask  # noqa: E402
 from grasplab.evaluation import APEvaluator, summarize_ap  # noqa: E402
 from grasplab.evaluation.binpick import BinpickConfig, run_binpick  # noqa: E402
@@ -58,21 +65,23 @@ RESULTS = Path(__file__).resolve().parent / "results" / "pixel.json"
 SPLITS = ("seen", "similar", "novel")
 RUNS = ROOT / "runs" / "plgp"
 DEFAULT_MODELS = {
-    "ggcnn2_depth": RUNS / "ggcnn2_depth" / "checkpoints" / "last.safetensors",
-    "ggcnn2_rgbd": RUNS / "ggcnn2_rgbd" / "checkpoints" / "last.safetensors",
+    "ggcnn2_cpu_depth": RUNS / "ggcnn2_cpu_depth" / "checkpoints" / "last.safetensors",
+    "ggcnn2_cpu_rgbd": RUNS / "ggcnn2_cpu_rgbd" / "checkpoints" / "last.safetensors",
     "affga_depth": RUNS / "affga_depth" / "checkpoints" / "last.safetensors",
     "grconvnet_depth": RUNS / "grconvnet_depth" / "checkpoints" / "last.safetensors",
 }
+#: Table III variants; the "+ enhance + BFL" row is the main run after the same 10 epochs
 DEFAULT_ABLATION = {
     "baseline (BCE)": RUNS / "abl_baseline" / "checkpoints" / "last.safetensors",
     "+ enhance (BCE)": RUNS / "abl_no_focal" / "checkpoints" / "last.safetensors",
     "+ BFL": RUNS / "abl_no_enhance" / "checkpoints" / "last.safetensors",
-    "+ enhance + BFL": RUNS / "abl_full" / "checkpoints" / "last.safetensors",
+    "+ enhance + BFL": RUNS / "ggcnn2_cpu_depth" / "checkpoints" / "epoch_010.safetensors",
 }
-#: bin-picking settings: (objects per scene, split) cases, scenes per case, frictions, top-k for AP
+#: bin-picking settings: (objects per scene, split) cases, scenes per case, frictions (PLGP's
+#: 0.2-1.0 grid), top-k for AP
 BINPICK_CASES = ((5, "seen"), (5, "novel"), (15, "seen"), (15, "novel"))
-BINPICK_SCENES = {5: 2, 15: 1}
-BINPICK_MU = (0.4, 1.0)
+BINPICK_SCENES = {5: 4, 15: 2}
+BINPICK_MU = (0.2, 0.4, 0.6, 0.8, 1.0)
 BINPICK_TOP_K = 10
 POOL_SIZE = 40
 
@@ -126,13 +135,16 @@ def frame_benchmark(detectors: dict[str, Detector], frames: dict[str, list[Any]]
 
 
 def binpick_case(detector: Detector, name: str, library: ObjectLibrary, num_objects: int,
-                 split: str, quick: bool = False) -> dict[str, Any]:
-    """SR / PC / AP of one detector on one (objects, split) case (quick: 1 scene, 1 μ)."""
+                 split: str, quick: bool = False, oracle: bool = False) -> dict[str, Any]:
+    """SR / PC / AP of one detector on one (objects, split) case (quick: 1 scene, 1 μ).
+
+    ``oracle``: the detector gets the instance mask and no tray workspace (it knows the scene).
+    """
     config = BinpickConfig(num_objects=num_objects, split=split,
                            num_scenes=1 if quick else BINPICK_SCENES[num_objects],
                            mu_values=BINPICK_MU[-1:] if quick else BINPICK_MU,
-                           image_width=640, image_height=480, top_k=BINPICK_TOP_K)
-    result = run_binpick(TrayWorkspace(detector), config, rng=SEED, library=library,
+                           image_width=640, image_height=480, top_k=BINPICK_TOP_K, provide_mask=oracle)
+    result = run_binpick(detector if oracle else TrayWorkspace(detector), config, rng=SEED, library=library,
                          object_pool=split_object_ids(split)[:POOL_SIZE], detector_name=name)
     return {"success_rate": result.success_rate, "percent_cleared": result.percent_cleared,
             "ap": result.ap, "attempts": sum(r.attempts for r in result.per_mu),
@@ -148,8 +160,9 @@ def model_info(detector: Detector, path: Path | None) -> dict[str, Any]:
     """Parameter count, input mode and training summary (epochs, seconds) of a pixel detector."""
     if not isinstance(detector, PixelDetector) or detector.model is None or path is None:
         return {"parameters": None}
-    history = json.loads((path.parent.parent / "history.json").read_text()) \
-        if (path.parent.parent / "history.json").is_file() else []
+    from grasplab.training.checkpoints import read_checkpoint_header
+
+    history = read_checkpoint_header(path).get("state", {}).get("history", [])  # up to this checkpoint
     return {"parameters": int(sum(p.numel() for p in detector.model.parameters())),
             "input_mode": detector.input_mode, "checkpoint": str(path),
             "size_bytes": path.stat().st_size, "epochs": len(history),
@@ -201,14 +214,14 @@ def _pixel(path: Path) -> PixelDetector:
 
 
 def run(models: dict[str, Path], ablation: dict[str, Path], test_root: Path,
-        quick: bool = False) -> dict[str, Any]:
+        quick: bool = False, oracle: bool = True, analytic: bool = True) -> dict[str, Any]:
     torch.set_num_threads(1)
     start = time.perf_counter()
     library = ObjectLibrary()
     frames = test_frames(test_root)
     if quick:
         frames = {s: items[:2] for s, items in frames.items()}
-    detectors: dict[str, Detector] = {"analytic": AnalyticDetector(rng=SEED)}
+    detectors: dict[str, Detector] = {"analytic": AnalyticDetector(rng=SEED)} if analytic else {}
     detectors.update({name: _pixel(path) for name, path in models.items()})
     paths: dict[str, Path | None] = {"analytic": None, **models}
     results: dict[str, Any] = {"methods": {}, "ablation": {}}
@@ -218,6 +231,13 @@ def run(models: dict[str, Path], ablation: dict[str, Path], test_root: Path,
         picks = {f"{n}-{s}": binpick_case(detector, name, library, n, s, quick) for n, s in cases}
         results["methods"][name] = {"frames": frame_rows[name], "binpick": picks,
                                     "info": model_info(detector, paths[name])}
+    if oracle:
+        label_oracle = PixelLabelOracle(library)
+        picks = {f"{n}-{s}": binpick_case(label_oracle, "pixel label oracle", library, n, s, quick,
+                                          oracle=True) for n, s in cases}
+        results["methods"]["pixel label oracle"] = {
+            "frames": {"latency_median_s": None, "frames": 0, "grasps_per_frame_mean": None, "ap": {}},
+            "binpick": picks, "info": {"parameters": None}}
     abl_detectors: dict[str, Detector] = {name: _pixel(path) for name, path in ablation.items()}
     novel = {"novel": frames["novel"]}
     abl_frames = frame_benchmark(abl_detectors, novel) if abl_detectors else {}
@@ -241,6 +261,28 @@ def run(models: dict[str, Path], ablation: dict[str, Path], test_root: Path,
     return results
 
 
+def merge_results(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """``old`` with the rows of ``new`` added (or replaced); tables re-rendered.
+
+    Raises:
+        ValueError: the two runs used different benchmark settings.
+    """
+    keys = ("seed", "test_frames", "binpick_cases", "binpick_scenes", "binpick_mu", "binpick_top_k",
+            "pool_size", "quick")
+    new_config = json.loads(json.dumps(new["config"]))  # as it reads back from the file
+    if any(old["config"].get(k) != new_config.get(k) for k in keys):
+        raise ValueError("--merge: the existing results were measured with other settings")
+    merged = dict(old)
+    merged["methods"] = {**old["methods"], **new["methods"]}
+    merged["ablation"] = {**old.get("ablation", {}), **new["ablation"]}
+    merged["seconds"] = old["seconds"] + new["seconds"]
+    merged.setdefault("runs", []).append({"methods": list(new["methods"]), "ablation": list(new["ablation"]),
+                                          "seconds": new["seconds"], "config": new["config"]})
+    merged["markdown"] = main_table(merged)
+    merged["markdown_ablation"] = ablation_table(merged) if merged["ablation"] else ""
+    return merged
+
+
 def _run_config(checkpoint: Path) -> dict[str, Any]:
     """The training config stored in a checkpoint's header."""
     from grasplab.training.checkpoints import read_checkpoint_header
@@ -256,10 +298,16 @@ def main() -> None:
                         help="folder with seen/, similar/, novel/ dataset roots")
     parser.add_argument("--quick", action="store_true", help="2 frames per split, one bin-picking case")
     parser.add_argument("--out", type=Path, default=RESULTS, help="JSON to write")
+    parser.add_argument("--no-oracle", action="store_true", help="skip the pixel-label oracle rows")
+    parser.add_argument("--no-analytic", action="store_true", help="skip the analytic detector rows")
+    parser.add_argument("--merge", action="store_true", help="add the rows to the existing --out JSON")
     args = parser.parse_args()
     models = parse_named(args.model, DEFAULT_MODELS)
     ablation = parse_named(args.ablation, DEFAULT_ABLATION)
-    results = run(models, ablation, args.test_root, quick=args.quick)
+    results = run(models, ablation, args.test_root, quick=args.quick, oracle=not args.no_oracle,
+                  analytic=not args.no_analytic)
+    if args.merge and args.out.is_file():
+        results = merge_results(json.loads(args.out.read_text()), results)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(results["markdown"])
