@@ -190,3 +190,13 @@ def test_pixel_method_runs_a_checkpoint_and_rejects_a_missing_one(frame: dict[st
                        "--weights", str(tmp_path / "no.safetensors")])
     assert missing.exit_code == 2
     assert "no such file" in missing.output
+
+
+def test_pixel_method_defaults_to_the_shipped_network(frame: dict[str, Path], tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    out = tmp_path / "shipped.npy"
+    result = _invoke(["--depth", str(frame["depth"]), "--intrinsics", str(frame["K"]), "--out", str(out),
+                      "--method", "pixel", "--top-k", "5"])
+    assert result.exit_code == 0, result.output
+    grasps = np.load(out)
+    assert grasps.shape[1:] == (17,) and 1 <= len(grasps) <= 5
