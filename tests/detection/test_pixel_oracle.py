@@ -15,10 +15,13 @@ pytest.importorskip("embreex")
 from grasplab.core import CameraIntrinsics, GripperModel, make_transform  # noqa: E402
 from grasplab.detection import Detector, Observation  # noqa: E402
 from grasplab.detection.baselines import SceneState  # noqa: E402
-from grasplab.detection.pixel_detector import label_maps_for_decoding  # noqa: E402
-from grasplab.detection.pixel_oracle import PixelLabelOracle, PixelOracleConfig, table_eta  # noqa: E402
+from grasplab.detection.pixel_oracle import (  # noqa: E402
+    PixelLabelOracle,
+    PixelOracleConfig,
+    label_maps_for_decoding,
+)
 from grasplab.execution.primitives import PrimitiveLibrary  # noqa: E402
-from grasplab.scenes import TRAY_FLOOR_Z, World, plgp_initial_pose, render_frame  # noqa: E402
+from grasplab.scenes import TRAY_FLOOR_Z, World, plgp_initial_pose, render_frame, table_eta  # noqa: E402
 
 K = CameraIntrinsics.from_fov(50.0, 240, 180)
 BOX = (0.04, 0.07, 0.05)

@@ -160,35 +160,6 @@ def decode_pixel_grasps(
     return PixelGrasps.from_components(pixels, d, theta, width, score.double().numpy())
 
 
-def label_maps_for_decoding(
-    quality: np.ndarray, angle_quality: np.ndarray, width: np.ndarray, smoothing: int = 9
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Turn binary label maps into smooth "network-like" maps for :func:`decode_pixel_grasps`.
-
-    ``Q_p`` and ``Q_theta`` are box-filtered over ``smoothing`` x ``smoothing`` pixels (0 where the
-    pixel itself is unlabelled, so peaks stay on labelled pixels and prefer the middle of large
-    graspable regions); ``W_g`` is the labelled width, or the mean labelled width of the window.
-
-    Returns:
-        float32 ``(Q_p (H, W), Q_theta (K, H, W), W_g (K, H, W))``.
-    """
-    from scipy.ndimage import uniform_filter
-
-    if smoothing < 1 or smoothing % 2 == 0:
-        raise ValueError(f"smoothing must be odd and >= 1, got {smoothing}")
-    q = np.asarray(quality, dtype=np.float32)
-    aq = np.asarray(angle_quality, dtype=np.float32)
-    w = np.asarray(width, dtype=np.float32)
-    size = (1, smoothing, smoothing)
-    q_s = np.where(q > 0, uniform_filter(q, smoothing, mode="constant"), 0.0).astype(np.float32)
-    aq_s = np.where(q[None] > 0, uniform_filter(aq, size, mode="constant"), 0.0).astype(np.float32)
-    labelled = (w > 0).astype(np.float32)
-    mean_w = uniform_filter(w, size, mode="constant") / np.maximum(
-        uniform_filter(labelled, size, mode="constant"), 1e-6)
-    w_s = np.where(w > 0, w, mean_w).astype(np.float32)
-    return q_s, aq_s, w_s
-
-
 def _pad(image: np.ndarray) -> np.ndarray:
     height, width = image.shape[-2:]
     ph, pw = -height % PAD_MULTIPLE, -width % PAD_MULTIPLE

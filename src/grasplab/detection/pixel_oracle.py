@@ -21,14 +21,15 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
+from scipy.ndimage import uniform_filter
 
 from grasplab.core import GraspGroup, GripperModel, pixel_grasps_to_grasps
 from grasplab.detection.baselines import SceneState
 from grasplab.detection.observation import Observation
 from grasplab.labels import PixelLabelConfig, pixel_labels
-from grasplab.scenes import PosedMesh, render_parallel_depth, table_mesh, tray_mesh
+from grasplab.scenes import PosedMesh, render_parallel_depth, table_eta, table_mesh, tray_mesh
 
-__all__ = ["PixelLabelOracle", "PixelOracleConfig", "table_eta"]
+__all__ = ["PixelLabelOracle", "PixelOracleConfig", "label_maps_for_decoding"]
 
 
 class _Library(Protocol):
@@ -58,11 +59,31 @@ class PixelOracleConfig:
             raise ValueError(f"smoothing must be odd and >= 1, got {self.smoothing}")
 
 
-def table_eta(fx: float, T_world_cam: np.ndarray, T_world_table: np.ndarray) -> float:
-    """Parallel projection ratio (px/m) that matches the camera's scale at the table: fx / z_table."""
-    T_cam_world = np.linalg.inv(np.asarray(T_world_cam, dtype=np.float64))
-    z = float((T_cam_world[:3, :3] @ np.asarray(T_world_table)[:3, 3] + T_cam_world[:3, 3])[2])
-    return float(fx) / max(z, 0.05)
+def label_maps_for_decoding(
+    quality: np.ndarray, angle_quality: np.ndarray, width: np.ndarray, smoothing: int = 9
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Turn binary label maps into smooth "network-like" maps for :func:`decode_pixel_grasps`.
+
+    ``Q_p`` and ``Q_theta`` are box-filtered over ``smoothing`` x ``smoothing`` pixels (0 where the
+    pixel itself is unlabelled, so peaks stay on labelled pixels and prefer the middle of large
+    graspable regions); ``W_g`` is the labelled width, or the mean labelled width of the window.
+
+    Returns:
+        float32 ``(Q_p (H, W), Q_theta (K, H, W), W_g (K, H, W))``.
+    """
+    if smoothing < 1 or smoothing % 2 == 0:
+        raise ValueError(f"smoothing must be odd and >= 1, got {smoothing}")
+    q = np.asarray(quality, dtype=np.float32)
+    aq = np.asarray(angle_quality, dtype=np.float32)
+    w = np.asarray(width, dtype=np.float32)
+    size = (1, smoothing, smoothing)
+    q_s = np.where(q > 0, uniform_filter(q, smoothing, mode="constant"), 0.0).astype(np.float32)
+    aq_s = np.where(q[None] > 0, uniform_filter(aq, size, mode="constant"), 0.0).astype(np.float32)
+    labelled = (w > 0).astype(np.float32)
+    mean_w = uniform_filter(w, size, mode="constant") / np.maximum(
+        uniform_filter(labelled, size, mode="constant"), 1e-6)
+    w_s = np.where(w > 0, w, mean_w).astype(np.float32)
+    return q_s, aq_s, w_s
 
 
 class PixelLabelOracle:
@@ -96,8 +117,6 @@ class PixelLabelOracle:
 
     def label_maps(self, observation: Observation) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Smoothed ``Q_p`` (H, W), ``Q_theta`` (K, H, W) and ``W_g`` (K, H, W) of an observation."""
-        from grasplab.detection.pixel_detector import label_maps_for_decoding
-
         state = self._state
         if state is None:
             raise RuntimeError("PixelLabelOracle.detect: call bind(SceneState) first")

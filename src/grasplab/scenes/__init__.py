@@ -68,6 +68,7 @@ from grasplab.scenes.render import (
     opengl_view,
     render_frame,
     render_parallel_depth,
+    table_eta,
 )
 from grasplab.scenes.world import (
     TABLE_SIZE,
@@ -133,6 +134,7 @@ __all__ = [
     "reference_pose_matrices",
     "render_frame",
     "render_parallel_depth",
+    "table_eta",
     "resample_depth",
     "rig_camera_poses",
     "rig_view_grid",

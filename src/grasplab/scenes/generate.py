@@ -239,11 +239,6 @@ def scene_complete(root: Path, scene_id: int, config: GenerationConfig) -> bool:
     )
 
 
-def _table_eta(intrinsics_fx: float, T_cam_world: np.ndarray, table_center: np.ndarray) -> float:  # noqa: N803
-    z = float((T_cam_world[:3, :3] @ table_center + T_cam_world[:3, 3])[2])
-    return round(intrinsics_fx / max(z, 0.05), 1)
-
-
 def _noisy(depth: np.ndarray, config: GenerationConfig, rng: np.random.Generator) -> np.ndarray:
     from grasplab.scenes import gaussian_depth_noise, plgp_depth_noise
 
@@ -264,7 +259,7 @@ def _write_frames(
 ) -> list[float]:
     from grasplab.core.camera import intrinsics_preset
     from grasplab.core.rotations import invert_transform
-    from grasplab.scenes import render_frame, render_parallel_depth, rig_camera_poses
+    from grasplab.scenes import render_frame, render_parallel_depth, rig_camera_poses, table_eta
 
     intrinsics = intrinsics_preset(config.camera).scaled(config.image_scale)
     T_world_table = np.asarray(record.T_world_table, dtype=np.float64)  # noqa: N806
@@ -280,7 +275,7 @@ def _write_frames(
     for ann_id, pose in enumerate(T_world_cam):
         T_cam_world = invert_transform(pose)  # noqa: N806
         frame = render_frame(world, intrinsics, pose)
-        eta = config.parallel_eta or _table_eta(intrinsics.fx, T_cam_world, T_world_table[:3, 3])
+        eta = config.parallel_eta or round(table_eta(intrinsics.fx, pose, T_world_table), 1)
         parallel = None
         if config.parallel_depth:
             size = {"width": intrinsics.width, "height": intrinsics.height}

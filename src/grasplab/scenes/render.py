@@ -38,6 +38,7 @@ __all__ = [
     "opengl_view",
     "render_frame",
     "render_parallel_depth",
+    "table_eta",
 ]
 
 #: OpenCV camera frame → OpenGL camera frame (y and z flipped).
@@ -174,6 +175,17 @@ def _scene_in_camera(
     if not verts:
         return np.zeros((0, 3)), np.zeros((0, 3), np.int64), np.zeros(0, np.int32)
     return np.concatenate(verts), np.concatenate(faces), np.concatenate(labels)
+
+
+def table_eta(fx: float, T_world_cam: ArrayLike, T_world_table: ArrayLike) -> float:
+    """Parallel projection ratio η (px/m) matching the camera's scale at the table: fx / z_table.
+
+    ``z_table`` is the depth of the table frame's origin in the camera (at least 5 cm).
+    """
+    T_cam_world = np.linalg.inv(check_transform(T_world_cam, "T_world_cam"))
+    centre = check_transform(T_world_table, "T_world_table")[:3, 3]
+    z = float((T_cam_world[:3, :3] @ centre + T_cam_world[:3, 3])[2])
+    return float(fx) / max(z, 0.05)
 
 
 def render_parallel_depth(
