@@ -32,6 +32,9 @@ STAGES = (
 EDGE = ("viz", "cli")  # may import any stage; nothing but the edge imports them
 # modules shared by everyone (no stage of their own)
 SHARED = ("grasplab", "grasplab._optional")
+# infrastructure beside the pipeline: any stage may import it, it imports no stage
+RUNTIME = "grasplab.runtime"
+RUNTIME_ALLOWED_THIRD_PARTY = ("numpy", "yaml")
 CORE_ALLOWED_THIRD_PARTY = ("numpy", "scipy")
 
 
@@ -149,3 +152,17 @@ def test_core_imports_only_numpy_scipy_stdlib(path: Path) -> None:
         elif root not in stdlib and root not in CORE_ALLOWED_THIRD_PARTY and root != "__future__":
             bad.append(f"{line}: {imported}")
     assert not bad, f"{path.name} imports outside numpy/scipy/stdlib: {bad}"
+
+
+@pytest.mark.parametrize("path", sorted((SRC / "runtime").rglob("*.py")), ids=lambda p: p.name)
+def test_runtime_imports_no_stage(path: Path) -> None:
+    stdlib = sys.stdlib_module_names
+    bad = []
+    for line, imported in _imports(path):
+        root = imported.split(".")[0]
+        if root == "grasplab":
+            if not (imported.startswith(RUNTIME) or imported in SHARED):
+                bad.append(f"{line}: {imported}")
+        elif root not in stdlib and root not in RUNTIME_ALLOWED_THIRD_PARTY and root != "__future__":
+            bad.append(f"{line}: {imported}")
+    assert not bad, f"{path.name} imports a stage or an undeclared package: {bad}"
