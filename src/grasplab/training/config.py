@@ -4,25 +4,33 @@ A YAML preset mirrors :class:`PixelTrainConfig` (sections ``data``, ``model``, `
 ``optim`` plus ``seed``). Overrides are ``dotted.key=value`` strings whose value is parsed with
 ``yaml.safe_load`` (``optim.lr=1e-4``, ``data.val_scenes=[3, 4]``, ``model.channels=null``).
 Every key and value is checked against the dataclass fields: unknown keys and values of the
-wrong type are errors (ValueError naming the key).
+wrong type are errors (ValueError naming the key). The generic machinery lives in
+:mod:`grasplab.runtime.config`; this module holds the pixel dataclasses and thin wrappers.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import types
-import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
-
-import yaml
+from typing import Any
 
 from grasplab.data.augment import INPUT_MODES
+from grasplab.runtime import config as runtime_config
+from grasplab.runtime.config import apply_overrides, config_to_dict, load_config, save_config_yaml
 from grasplab.training.losses import LossConfig
 
-T = TypeVar("T")
+__all__ = [
+    "DataConfig",
+    "ModelConfig",
+    "OptimConfig",
+    "PixelTrainConfig",
+    "apply_overrides",
+    "config_from_dict",
+    "config_to_dict",
+    "load_train_config",
+    "save_config_yaml",
+]
 
 
 @dataclass(frozen=True)
@@ -152,112 +160,11 @@ class PixelTrainConfig:
     seed: int = 0
 
 
-def _type_name(tp: Any) -> str:
-    return getattr(tp, "__name__", str(tp))
-
-
-def _coerce(value: Any, tp: Any, key: str) -> Any:
-    """Check ``value`` against the annotation ``tp`` (converting lists to tuples, ints to floats)."""
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        options = typing.get_args(tp)
-        if value is None and type(None) in options:
-            return None
-        errors = []
-        for option in (o for o in options if o is not type(None)):
-            try:
-                return _coerce(value, option, key)
-            except ValueError as exc:
-                errors.append(str(exc))
-        raise ValueError(errors[0] if errors else f"{key}: invalid value {value!r}")
-    if origin is tuple:
-        if not isinstance(value, (list, tuple)):
-            raise ValueError(f"{key}: expected a list, got {value!r}")
-        (item_tp, _) = typing.get_args(tp)
-        return tuple(_coerce(v, item_tp, f"{key}[]") for v in value)
-    if dataclasses.is_dataclass(tp):
-        if not isinstance(value, Mapping):
-            raise ValueError(f"{key}: expected a mapping of {sorted(f.name for f in dataclasses.fields(tp))}")
-        return _build(typing.cast(type, tp), value, f"{key}.")
-    if tp is bool:
-        if not isinstance(value, bool):
-            raise ValueError(f"{key}: expected true or false, got {value!r}")
-        return value
-    if tp is float and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    if tp is float and isinstance(value, str):  # YAML 1.1 reads "1e-4" (no dot) as a string
-        try:
-            return float(value)
-        except ValueError:
-            pass
-    if tp in (int, str) and isinstance(value, tp) and not isinstance(value, bool):
-        return value
-    raise ValueError(f"{key}: expected {_type_name(tp)}, got {value!r}")
-
-
-def _build(cls: type[T], values: Mapping[str, Any], prefix: str = "") -> T:
-    hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    unknown = sorted(set(values) - names)
-    if unknown:
-        raise ValueError(
-            f"unknown config key(s) {[prefix + k for k in unknown]}; valid: "
-            f"{sorted(prefix + n for n in names)}"
-        )
-    kwargs = {name: _coerce(value, hints[name], prefix + name) for name, value in values.items()}
-    return cls(**kwargs)
-
-
 def config_from_dict(values: Mapping[str, Any]) -> PixelTrainConfig:
     """Build a :class:`PixelTrainConfig` from nested dicts (strict; missing keys keep defaults)."""
-    return _build(PixelTrainConfig, values)
-
-
-def config_to_dict(config: Any) -> dict[str, Any]:
-    """Nested plain dict (tuples become lists) of a config dataclass, YAML/JSON-ready."""
-
-    def plain(value: Any) -> Any:
-        if isinstance(value, tuple):
-            return [plain(v) for v in value]
-        if isinstance(value, dict):
-            return {k: plain(v) for k, v in value.items()}
-        return value
-
-    return plain(dataclasses.asdict(config))
-
-
-def apply_overrides(values: Mapping[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
-    """Return a copy of nested ``values`` with ``key.sub=value`` overrides (values via safe_load)."""
-    out: dict[str, Any] = {k: dict(v) if isinstance(v, Mapping) else v for k, v in values.items()}
-    for item in overrides:
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            raise ValueError(f"override {item!r}: expected key=value, e.g. optim.lr=1e-4")
-        parts = key.strip().split(".")
-        node = out
-        for part in parts[:-1]:
-            child = node.setdefault(part, {})
-            if not isinstance(child, dict):
-                raise ValueError(f"override {item!r}: {part!r} is not a section")
-            node = child
-        node[parts[-1]] = yaml.safe_load(raw)
-    return out
+    return runtime_config.config_from_dict(PixelTrainConfig, values)
 
 
 def load_train_config(path: Path | str | None = None, overrides: Sequence[str] = ()) -> PixelTrainConfig:
     """Read a YAML preset (or the defaults when ``path`` is None) and apply ``--set`` overrides."""
-    values: dict[str, Any] = {}
-    if path is not None:
-        path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"config not found: {path}")
-        loaded = yaml.safe_load(path.read_text()) or {}
-        if not isinstance(loaded, dict):
-            raise ValueError(f"{path}: expected a mapping at the top level")
-        values = loaded
-    return config_from_dict(apply_overrides(values, overrides))
-
-
-def save_config_yaml(config: PixelTrainConfig, path: Path | str) -> None:
-    """Write the resolved config as YAML."""
-    Path(path).write_text(yaml.safe_dump(config_to_dict(config), sort_keys=False))
+    return load_config(PixelTrainConfig, path, overrides)
