@@ -14,15 +14,15 @@ Groups are immutable: every operation returns a new group and never touches its 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from grasplab.core.nms import pose_nms_indices
-from grasplab.core.validation import as_array, check_transform, load_numeric_npy
+from grasplab.core.row_array import Column, RowArray
+from grasplab.core.validation import as_array, check_transform
 
 logger = logging.getLogger(__name__)
 
@@ -46,23 +46,6 @@ _ROT = slice(4, 13)
 _TRANS = slice(13, 16)
 _OBJ = 16
 
-def _readonly(x: np.ndarray) -> np.ndarray:
-    """Return ``x`` with its writeable flag cleared (a view when possible)."""
-    view = x.view()
-    view.flags.writeable = False
-    return view
-
-
-def _array_protocol(arr: np.ndarray, dtype: Any, copy: bool | None) -> np.ndarray:
-    """``__array__`` for immutable wrappers: a read-only view unless a copy is needed."""
-    converts = dtype is not None and np.dtype(dtype) != arr.dtype
-    if copy is False and converts:
-        raise ValueError(f"cannot convert {arr.dtype} to {np.dtype(dtype)} without a copy")
-    if copy or converts:
-        return np.array(arr, dtype=dtype)
-    return arr
-
-
 def _column(value: ArrayLike, name: str, num: int) -> np.ndarray:
     """Broadcast a scalar or (N,) array-like to a float64 (N,) column."""
     arr = np.asarray(value, dtype=np.float64)
@@ -71,8 +54,12 @@ def _column(value: ArrayLike, name: str, num: int) -> np.ndarray:
     return as_array(arr, name, (num,), finite=False)
 
 
-class GraspGroup:
+class GraspGroup(RowArray):
     """An immutable batch of N 6-DoF parallel-jaw grasps (graspnetAPI layout).
+
+    Length, indexing (int, slice, bool mask, int array; always a group), iteration,
+    ``np.asarray``, :meth:`copy` and :meth:`concat` come from
+    :class:`~grasplab.core.row_array.RowArray`.
 
     Args:
         array: (N, 17) or (17,) array-like in the graspnetAPI column order, any float dtype;
@@ -91,36 +78,21 @@ class GraspGroup:
         (2, [0.9, 0.3])
     """
 
-    __slots__ = ("_array",)
+    __slots__ = ()
+
+    NUM_COLUMNS = GRASP_ARRAY_LEN
+    ROW_NAME = "grasp"
 
     def __init__(self, array: ArrayLike | None = None, *, validate: bool = True) -> None:
-        if array is None:
-            arr = np.zeros((0, GRASP_ARRAY_LEN), dtype=np.float64)
-        else:
-            arr = np.array(array, dtype=np.float64, copy=True)
-            if arr.ndim == 1 and arr.shape[0] == GRASP_ARRAY_LEN:
-                arr = arr.reshape(1, GRASP_ARRAY_LEN)
-            arr = as_array(arr, "grasp array", (None, GRASP_ARRAY_LEN), finite=False)
-        arr.flags.writeable = False
-        self._array = arr
+        self._array = self._rows(array)
         if validate:
-            _raise_on_invalid(arr)
+            self._check(self._array)
 
     @classmethod
-    def _trusted(cls, array: np.ndarray) -> GraspGroup:
-        """Wrap an (N, 17) float64 array already known to be well formed (no copy, no checks)."""
-        group = cls.__new__(cls)
-        arr = np.ascontiguousarray(array, dtype=np.float64)
-        arr.flags.writeable = False
-        group._array = arr
-        return group
+    def _check(cls, arr: np.ndarray) -> None:
+        _raise_on_invalid(arr)
 
     # ------------------------------------------------------------------ construction
-    @classmethod
-    def empty(cls) -> GraspGroup:
-        """Return a group with no grasps, shape (0, 17)."""
-        return cls._trusted(np.zeros((0, GRASP_ARRAY_LEN), dtype=np.float64))
-
     @classmethod
     def from_components(
         cls,
@@ -174,105 +146,40 @@ class GraspGroup:
             validate: check the rows as in the constructor.
 
         Raises:
-            ValueError: if the file does not hold a numeric (N, 17) or (17,) array.
+            ValueError: if the file does not hold a numeric (N, 17) or (17,) array (an
+                empty or truncated file included), or on invalid rows when ``validate``.
+            OSError: the file cannot be opened.
         """
-        return cls(load_numeric_npy(path, "grasp"), validate=validate)
+        return cls(cls._load_npy(path), validate=validate)
 
     def save_npy(self, path: str | Path) -> None:
         """Write the (N, 17) float64 array with ``np.save`` (readable by graspnetAPI)."""
-        np.save(Path(path), np.array(self._array, dtype=np.float64))
+        super().save_npy(path)
 
-    @staticmethod
-    def concatenate(groups: Iterable[GraspGroup]) -> GraspGroup:
+    @classmethod
+    def concatenate(cls, groups: Iterable[GraspGroup]) -> GraspGroup:
         """Stack several groups row-wise, in order; no groups gives an empty group."""
-        arrays = [g._array for g in groups]
-        if not arrays:
-            return GraspGroup.empty()
-        return GraspGroup._trusted(np.concatenate(arrays, axis=0))
-
-    # ------------------------------------------------------------------ array protocol
-    def __len__(self) -> int:
-        return int(self._array.shape[0])
-
-    def __repr__(self) -> str:
-        return f"GraspGroup(num_grasps={len(self)})"
-
-    def __iter__(self) -> Iterator[GraspGroup]:
-        """Iterate over single-grasp groups, in row order."""
-        for i in range(len(self)):
-            yield GraspGroup._trusted(self._array[i : i + 1].copy())
-
-    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
-        return _array_protocol(self._array, dtype, copy)
-
-    def __getitem__(self, index: int | slice | np.ndarray | list[int]) -> GraspGroup:
-        """Select grasps by int, slice, boolean mask (N,) or integer index array."""
-        if isinstance(index, (int, np.integer)):
-            num = len(self)
-            if not -num <= int(index) < num:
-                raise IndexError(f"grasp index {int(index)} out of range for {num} grasps")
-            return GraspGroup._trusted(self._array[int(index)][None, :].copy())
-        if isinstance(index, slice):
-            return GraspGroup._trusted(self._array[index].copy())
-        idx = np.asarray(index)
-        if idx.dtype == bool:
-            if idx.shape != (len(self),):
-                raise ValueError(
-                    f"boolean mask must have shape ({len(self)},), got {idx.shape}"
-                )
-        elif idx.size and not np.issubdtype(idx.dtype, np.integer):
-            raise ValueError(f"grasp index must be int, slice, bool mask or ints, got {idx.dtype}")
-        elif idx.ndim != 1:
-            raise ValueError(f"integer index array must be 1-D, got shape {idx.shape}")
-        return GraspGroup._trusted(self._array[idx.astype(np.int64) if idx.size == 0 else idx])
+        return cls.concat(groups)
 
     # ------------------------------------------------------------------ accessors
-    @property
-    def array(self) -> np.ndarray:
-        """(N, 17) float64 copy of the rows."""
-        return self._array.copy()
-
-    @property
-    def scores(self) -> np.ndarray:
-        """(N,) confidences (read-only view)."""
-        return _readonly(self._array[:, _SCORE])
-
-    @property
-    def widths(self) -> np.ndarray:
-        """(N,) jaw openings in metres (read-only view)."""
-        return _readonly(self._array[:, _WIDTH])
-
-    @property
-    def heights(self) -> np.ndarray:
-        """(N,) finger heights in metres (read-only view)."""
-        return _readonly(self._array[:, _HEIGHT])
-
-    @property
-    def depths(self) -> np.ndarray:
-        """(N,) fingertip depths past the grasp point in metres (read-only view)."""
-        return _readonly(self._array[:, _DEPTH])
-
-    @property
-    def rotations(self) -> np.ndarray:
-        """(N, 3, 3) rotations, columns = approach, jaw axis, height (read-only)."""
-        return _readonly(self._array[:, _ROT].reshape(-1, 3, 3))
-
-    @property
-    def translations(self) -> np.ndarray:
-        """(N, 3) grasp points in metres (read-only view)."""
-        return _readonly(self._array[:, _TRANS])
-
-    @property
-    def object_ids(self) -> np.ndarray:
-        """(N,) int64 object ids (a read-only copy; non-finite entries read as -1)."""
-        ids = self._array[:, _OBJ]
-        return _readonly(np.where(np.isfinite(ids), ids, -1.0).astype(np.int64))
+    scores = Column(_SCORE, "(N,) confidences (read-only view).")
+    widths = Column(_WIDTH, "(N,) jaw openings in metres (read-only view).")
+    heights = Column(_HEIGHT, "(N,) finger heights in metres (read-only view).")
+    depths = Column(_DEPTH, "(N,) fingertip depths past the grasp point in metres (read-only view).")
+    rotations = Column(
+        _ROT, "(N, 3, 3) rotations, columns = approach, jaw axis, height (read-only).", shape=(3, 3)
+    )
+    translations = Column(_TRANS, "(N, 3) grasp points in metres (read-only view).")
+    object_ids = Column(
+        _OBJ, "(N,) int64 object ids (a read-only copy; non-finite entries read as -1).",
+        as_int=True,
+    )
 
     # ------------------------------------------------------------------ operations
     def sort_by_score(self, descending: bool = True) -> GraspGroup:
         """Return the grasps sorted by score; stable, so ties keep their row order."""
         key = -self._array[:, _SCORE] if descending else self._array[:, _SCORE]
-        return GraspGroup._trusted(self._array[np.argsort(key, kind="stable")])
+        return self._trusted(self._array[np.argsort(key, kind="stable")])
 
     def transform(self, T: ArrayLike) -> GraspGroup:
         """Return the grasps expressed in another frame: ``R' = T_R R``, ``t' = T_R t + T_t``.
@@ -285,7 +192,7 @@ class GraspGroup:
         rot_new = np.matmul(mat[:3, :3], self._array[:, _ROT].reshape(-1, 3, 3))
         arr[:, _ROT] = rot_new.reshape(-1, 9)
         arr[:, _TRANS] = self._array[:, _TRANS] @ mat[:3, :3].T + mat[:3, 3]
-        return GraspGroup._trusted(arr)
+        return self._trusted(arr)
 
     def with_columns(
         self,
@@ -324,7 +231,7 @@ class GraspGroup:
             )
         if translations is not None:
             arr[:, _TRANS] = as_array(translations, "translations", (num, 3), finite=False)
-        group = GraspGroup._trusted(arr)
+        group = self._trusted(arr)
         if validate:
             _raise_on_invalid(group._array)
         return group
@@ -371,7 +278,7 @@ class GraspGroup:
             translation_thresh,
             rotation_thresh,
         )
-        return GraspGroup._trusted(self._array[keep])
+        return self._trusted(self._array[keep])
 
 
 # ---------------------------------------------------------------------- validation

@@ -1,6 +1,7 @@
-"""Planar grasps in the image: graspnetAPI rectangles and PLGP 4-DoF pixel grasps.
+"""Conversions between 6-DoF grasps and planar grasps: rectangles and PLGP 4-DoF grasps.
 
-Two image-space grasp formats and their conversions to and from :class:`GraspGroup`:
+The two image-space formats (:mod:`grasplab.core.planar`) and their conversions to and
+from :class:`GraspGroup`:
 
 * :class:`RectGraspGroup`, graspnetAPI's 7-column rectangle
   ``[center_x, center_y, open_x, open_y, height, score, object_id]`` (reference protocol §2);
@@ -17,24 +18,17 @@ down, z forward); depth images are float32 metres with 0 = invalid; lengths in m
 from __future__ import annotations
 
 import logging
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from grasplab.core.camera import CameraIntrinsics, project_points
-from grasplab.core.grasp_group import GraspGroup, _array_protocol, _readonly
+from grasplab.core.grasp_group import GraspGroup
+from grasplab.core.planar import PixelGrasps, RectGraspGroup
 from grasplab.core.rotations import orthonormalize as nearest_rotations
-from grasplab.core.validation import as_array, check_depth_image, load_numeric_npy
+from grasplab.core.validation import as_array, check_depth_image
 
 logger = logging.getLogger(__name__)
-
-RECT_GRASP_ARRAY_LEN = 7
-"""Columns of a rectangle grasp row (graspnetAPI ``RECT_GRASP_ARRAY_LEN``)."""
-
-PIXEL_GRASP_ARRAY_LEN = 6
-"""Columns of a PLGP pixel grasp row ``[u, v, d, theta, w, score]``."""
 
 REFERENCE_TOP_DOWN_MIN_COS = 0.99
 """Reference rule: only grasps with ``R[2, 0] > 0.99`` (approach within ~8.1° of +z) map to rects."""
@@ -46,217 +40,6 @@ REFERENCE_GRASP_HEIGHT = 0.02
 """Finger height used for the rectangle key points and the rect → 6-DoF depth column."""
 
 _EPS = 1e-8  # reference degenerate-rectangle threshold
-
-
-def _load_rows(path: str | Path, num_cols: int, name: str) -> np.ndarray:
-    """Load an (N, num_cols) or (num_cols,) numeric ``.npy`` as float64 (N, num_cols)."""
-    data = load_numeric_npy(path, name)
-    if data.ndim == 1 and data.shape[0] == num_cols:
-        data = data.reshape(1, num_cols)
-    return np.asarray(data, dtype=np.float64)
-
-
-def _check_rows(array: ArrayLike, num_cols: int, name: str) -> np.ndarray:
-    """Copy to float64 (N, num_cols), accepting a single (num_cols,) row; finite required."""
-    arr = np.array(array, dtype=np.float64, copy=True)
-    if arr.ndim == 1 and arr.shape[0] == num_cols:
-        arr = arr.reshape(1, num_cols)
-    arr = as_array(arr, name, (None, num_cols), finite=False)
-    bad = np.flatnonzero(~np.isfinite(arr).all(axis=1))
-    if bad.size:
-        raise ValueError(f"{name}: non-finite values (NaN/inf) in rows {bad[:5].tolist()}")
-    return arr
-
-
-def _index_rows(arr: np.ndarray, index: Any) -> np.ndarray:
-    """Rows of ``arr`` selected by int, slice, bool mask or int array, always 2-D."""
-    if isinstance(index, (int, np.integer)):
-        return arr[int(index)][None, :].copy()
-    idx = index if isinstance(index, slice) else np.asarray(index)
-    if isinstance(idx, np.ndarray) and idx.dtype == bool and idx.shape != (len(arr),):
-        raise ValueError(f"boolean mask must have shape ({len(arr)},), got {idx.shape}")
-    return arr[idx].copy()
-
-
-class RectGraspGroup:
-    """N rectangle grasps ``[center_x, center_y, open_x, open_y, height, score, object_id]``.
-
-    ``open`` is one jaw end; the rectangle has half-length ``|open - center|`` and full
-    extent ``height`` perpendicular to it (pixels).
-
-    Args:
-        array: (N, 7) or (7,) array-like, copied to float64; ``None`` gives an empty group.
-
-    Raises:
-        ValueError: on a wrong shape or non-finite values (naming the rows).
-    """
-
-    __slots__ = ("_array",)
-
-    def __init__(self, array: ArrayLike | None = None) -> None:
-        if array is None:
-            arr = np.zeros((0, RECT_GRASP_ARRAY_LEN))
-        else:
-            arr = _check_rows(array, RECT_GRASP_ARRAY_LEN, "rect grasp array")
-        arr.flags.writeable = False
-        self._array = arr
-
-    @classmethod
-    def from_npy(cls, path: str | Path) -> RectGraspGroup:
-        """Load a graspnetAPI rect ``.npy`` (e.g. ``rect/%04d.npy``), float32 or float64."""
-        return cls(_load_rows(path, RECT_GRASP_ARRAY_LEN, "rect grasp"))
-
-    def save_npy(self, path: str | Path) -> None:
-        """Write the (N, 7) float64 array with ``np.save``."""
-        np.save(Path(path), self._array.copy())
-
-    def __len__(self) -> int:
-        return int(self._array.shape[0])
-
-    def __repr__(self) -> str:
-        return f"RectGraspGroup(num_grasps={len(self)})"
-
-    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
-        return _array_protocol(self._array, dtype, copy)
-
-    def __getitem__(self, index: int | slice | np.ndarray | list[int]) -> RectGraspGroup:
-        """Select rectangles by int, slice, boolean mask or integer index array."""
-        return RectGraspGroup(_index_rows(self._array, index))
-
-    @property
-    def array(self) -> np.ndarray:
-        """(N, 7) float64 copy of the rows."""
-        return self._array.copy()
-
-    @property
-    def center_points(self) -> np.ndarray:
-        """(N, 2) rectangle centers (u, v) in pixels."""
-        return _readonly(self._array[:, 0:2])
-
-    @property
-    def open_points(self) -> np.ndarray:
-        """(N, 2) jaw-end points (u, v) in pixels."""
-        return _readonly(self._array[:, 2:4])
-
-    @property
-    def heights(self) -> np.ndarray:
-        """(N,) rectangle heights in pixels."""
-        return _readonly(self._array[:, 4])
-
-    @property
-    def scores(self) -> np.ndarray:
-        """(N,) scores."""
-        return _readonly(self._array[:, 5])
-
-    @property
-    def object_ids(self) -> np.ndarray:
-        """(N,) int64 object ids (a read-only copy)."""
-        return _readonly(self._array[:, 6].astype(np.int64))
-
-    @property
-    def upper_points(self) -> np.ndarray:
-        """(N, 2) reference "upper" points: ``center + rot90(unit(open - center)) * height / 2``.
-
-        ``rot90`` is the reference's ``[[0, -1], [1, 0]]``; degenerate rectangles give NaN.
-        """
-        vec = self.open_points - self.center_points
-        with np.errstate(invalid="ignore", divide="ignore"):
-            unit = vec / np.linalg.norm(vec, axis=1, keepdims=True)
-        perp = np.stack([-unit[:, 1], unit[:, 0]], axis=1)
-        return self.center_points + perp * self.heights[:, None] / 2.0
-
-
-class PixelGrasps:
-    """N PLGP 4-DoF grasps ``[u, v, d, theta, w, score]`` (paper eq. 7 plus a score).
-
-    ``(u, v)`` is the grasp pixel, ``d`` the approach distance (m) past the surface point
-    along camera +z, ``theta`` the angle (rad) of the jaw axis from the image horizontal
-    axis (see :func:`pixel_grasps_to_grasps` for the sign), ``w`` the opening (m).
-
-    Args:
-        array: (N, 6) or (6,) array-like, copied to float64; ``None`` gives an empty set.
-
-    Raises:
-        ValueError: on a wrong shape, non-finite values or negative widths (naming rows).
-    """
-
-    __slots__ = ("_array",)
-
-    def __init__(self, array: ArrayLike | None = None) -> None:
-        if array is None:
-            arr = np.zeros((0, PIXEL_GRASP_ARRAY_LEN))
-        else:
-            arr = _check_rows(array, PIXEL_GRASP_ARRAY_LEN, "pixel grasp array")
-            bad = np.flatnonzero(arr[:, 4] < 0)
-            if bad.size:
-                raise ValueError(
-                    f"pixel grasp array: negative width w (column 4) in rows {bad[:5].tolist()}"
-                )
-        arr.flags.writeable = False
-        self._array = arr
-
-    @classmethod
-    def from_components(
-        cls,
-        pixels: ArrayLike,
-        depths: ArrayLike,
-        thetas: ArrayLike,
-        widths: ArrayLike,
-        scores: ArrayLike = 1.0,
-    ) -> PixelGrasps:
-        """Build from (N, 2) pixels (u, v) and scalar or (N,) d, theta, w, score."""
-        uv = as_array(pixels, "pixels", (None, 2))
-        cols = []
-        for name, value in (("depths", depths), ("thetas", thetas), ("widths", widths),
-                            ("scores", scores)):
-            col = as_array(value, name)
-            if col.shape not in ((), (len(uv),)):
-                raise ValueError(f"{name}: expected a scalar or shape ({len(uv)},), got {col.shape}")
-            cols.append(np.broadcast_to(col, (len(uv),)))
-        return cls(np.column_stack([uv, *cols]))
-
-    def __len__(self) -> int:
-        return int(self._array.shape[0])
-
-    def __repr__(self) -> str:
-        return f"PixelGrasps(num_grasps={len(self)})"
-
-    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
-        return _array_protocol(self._array, dtype, copy)
-
-    def __getitem__(self, index: int | slice | np.ndarray | list[int]) -> PixelGrasps:
-        """Select grasps by int, slice, boolean mask or integer index array."""
-        return PixelGrasps(_index_rows(self._array, index))
-
-    @property
-    def array(self) -> np.ndarray:
-        """(N, 6) float64 copy of the rows."""
-        return self._array.copy()
-
-    @property
-    def pixels(self) -> np.ndarray:
-        """(N, 2) grasp pixels (u, v)."""
-        return _readonly(self._array[:, 0:2])
-
-    @property
-    def depths(self) -> np.ndarray:
-        """(N,) approach distances d in metres."""
-        return _readonly(self._array[:, 2])
-
-    @property
-    def thetas(self) -> np.ndarray:
-        """(N,) jaw angles theta in radians."""
-        return _readonly(self._array[:, 3])
-
-    @property
-    def widths(self) -> np.ndarray:
-        """(N,) openings w in metres."""
-        return _readonly(self._array[:, 4])
-
-    @property
-    def scores(self) -> np.ndarray:
-        """(N,) scores."""
-        return _readonly(self._array[:, 5])
 
 
 # ---------------------------------------------------------------------- camera helpers
