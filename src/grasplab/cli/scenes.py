@@ -29,7 +29,8 @@ def generate(
     views: int = typer.Option(
         256, help="Frames per scene, taken evenly from the 256-view rig; camera_poses.npy is (V, 4, 4)."
     ),
-    workers: int = typer.Option(1, help="Worker processes (one scene per task)."),
+    workers: int = typer.Option(1, help="Worker processes (one scene per task); Ray: scenes at once."),
+    engine: str = typer.Option("local", help="local (process pool) or ray (RAY_ADDRESS or a local Ray)."),
     seed: int = typer.Option(0, help="Dataset seed; scene s uses SeedSequence(seed, spawn_key=(s,))."),
     camera: str = typer.Option("realsense", help="Intrinsics preset and folder: realsense or kinect."),
     objects_per_scene: int = typer.Option(5, "--objects-per-scene", help="Objects dropped per scene."),
@@ -41,6 +42,8 @@ def generate(
     ),
 ) -> None:
     """Generate scenes (atomic per scene; rerun the same command to resume)."""
+    from grasplab._optional import MissingExtraError
+    from grasplab.runtime.jobs import JobBusyError
     from grasplab.scenes.generate import GenerationConfig, generate_dataset
 
     try:
@@ -66,12 +69,13 @@ def generate(
                 progress=lambda n: bar.advance(task, n),
                 first_scene=first_scene,
                 config=config,
+                engine=engine,
             )
-    except ValueError as exc:
+    except (ValueError, JobBusyError, MissingExtraError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(code=2) from exc
     console.print(
-        f"{len(summary.generated)} scenes written, {len(summary.skipped)} already complete, "
+        f"{len(summary.generated)} scenes written, {len(summary.skipped)} already complete (skipped), "
         f"in {summary.seconds:.1f} s → {out}"
     )
     for scene_id, reason in summary.failed:

@@ -4,18 +4,19 @@ Objects are read from ``root/models/%03d/textured.obj`` (reference layout §7) a
 ``root/grasp_label/%03d_labels.npz`` (+ ``%03d_extra.npz``). An object whose labels file exists
 and is valid is skipped, so an interrupted job continues where it stopped. A mesh that cannot
 be labelled (not watertight, no volume, too big) is reported and skipped; an unexpected error in
-one object is reported too and never stops the batch. Object ``k`` uses the random stream
-``SeedSequence([seed, k])``, so results do not depend on the order or the number of workers.
+one object is reported too and never stops the batch (and is retried by the next run). Object
+``k`` uses the random stream ``SeedSequence([seed, k])``, so results do not depend on the order,
+the number of workers or the engine (:mod:`grasplab.runtime.jobs` runs the shards).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import time
 import traceback
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,8 @@ import numpy as np
 from grasplab.core.gripper import GripperModel
 from grasplab.labels.label_io import object_labels_complete, save_object_labels
 from grasplab.labels.object_labels import ObjectLabelConfig, label_object
+from grasplab.runtime.engines import Engine, make_engine
+from grasplab.runtime.jobs import Job, ShardResult, run_job
 
 __all__ = [
     "ObjectLabelOutcome",
@@ -100,6 +103,25 @@ def load_label_mesh(path: str | Path, scale: float = 1.0) -> Any:
     return mesh
 
 
+def _label_one(
+    root: str | Path, object_id: int, gripper: GripperModel, config: ObjectLabelConfig, seed: int
+) -> ObjectLabelOutcome:
+    """Label one object: a mesh that cannot be labelled gives an outcome, other errors raise."""
+    start = time.perf_counter()
+    path = Path(root) / "models" / f"{object_id:03d}" / "textured.obj"
+    try:
+        mesh = load_label_mesh(path)
+        rng = np.random.default_rng(np.random.SeedSequence([int(seed), int(object_id)]))
+        labels = label_object(mesh, gripper, config, rng)
+    except ValueError as exc:
+        return ObjectLabelOutcome(object_id, "degenerate", str(exc), time.perf_counter() - start)
+    meta = {"config": config.to_dict(), "gripper": asdict(gripper), "seed": int(seed),
+            "object_id": int(object_id), "mesh": str(path)}
+    save_object_labels(root, object_id, labels, config=meta)
+    return ObjectLabelOutcome(object_id, "labelled", "", time.perf_counter() - start,
+                              len(labels.points))
+
+
 def label_dataset_object(
     root: str | Path,
     object_id: int,
@@ -115,22 +137,22 @@ def label_dataset_object(
     start = time.perf_counter()
     if not overwrite and object_labels_complete(root, object_id):
         return ObjectLabelOutcome(object_id, "skipped")
-    path = Path(root) / "models" / f"{object_id:03d}" / "textured.obj"
     try:
-        mesh = load_label_mesh(path)
-        rng = np.random.default_rng(np.random.SeedSequence([int(seed), int(object_id)]))
-        labels = label_object(mesh, gripper, config, rng)
-    except ValueError as exc:
-        return ObjectLabelOutcome(object_id, "degenerate", str(exc), time.perf_counter() - start)
+        return _label_one(root, object_id, gripper, config, seed)
     except Exception as exc:  # noqa: BLE001 - one bad object must not stop the batch
         logger.debug("object %d failed:\n%s", object_id, traceback.format_exc())
         return ObjectLabelOutcome(object_id, "failed", f"{type(exc).__name__}: {exc}",
                                   time.perf_counter() - start)
-    meta = {"config": config.to_dict(), "gripper": asdict(gripper), "seed": int(seed),
-            "object_id": int(object_id), "mesh": str(path)}
-    save_object_labels(root, object_id, labels, config=meta)
-    return ObjectLabelOutcome(object_id, "labelled", "", time.perf_counter() - start,
-                              len(labels.points))
+
+
+def _outcome(result: ShardResult) -> ObjectLabelOutcome:
+    """The object's outcome from the runner's result of its shard."""
+    if result.status == "done":
+        return result.value  # type: ignore[no-any-return]
+    if result.status == "skipped":
+        return ObjectLabelOutcome(int(result.key), "skipped")
+    return ObjectLabelOutcome(int(result.key), "failed", f"{result.error_type}: {result.error}",
+                              result.seconds)
 
 
 def label_dataset_objects(
@@ -142,8 +164,14 @@ def label_dataset_objects(
     workers: int = 1,
     overwrite: bool = False,
     progress: Callable[[ObjectLabelOutcome], None] | None = None,
+    *,
+    engine: str | Engine = "local",
 ) -> list[ObjectLabelOutcome]:
     """Label the objects of a dataset root (module docstring), resumably.
+
+    The objects are the shards of one :class:`grasplab.runtime.jobs.Job` (``"object-labels"``):
+    valid labels are skipped, leftover ``grasp_label/.*.tmp`` files of a killed run are removed
+    and failures are recorded in ``.grasplab-job-object-labels.json``.
 
     Args:
         root: dataset root with ``models/%03d/textured.obj``.
@@ -151,38 +179,29 @@ def label_dataset_objects(
         gripper: gripper geometry (default: the reference gripper).
         config: label settings (default :class:`ObjectLabelConfig`).
         seed: dataset seed (object k uses ``SeedSequence([seed, k])``).
-        workers: worker processes (1 = in this process).
+        workers: worker processes (1 = in this process); for Ray, the most objects at once.
         overwrite: relabel objects that already have valid labels.
         progress: optional callback, called with each object's outcome as it finishes.
+        engine: ``"local"``, ``"ray"`` or an :class:`grasplab.runtime.engines.Engine` (then
+            ``workers`` is ignored); the files are the same with every engine.
 
     Returns:
         Outcomes in the order of ``object_ids``.
     """
     ids = dataset_object_ids(root) if object_ids is None else [int(i) for i in object_ids]
-    if int(workers) < 1:
+    if isinstance(workers, bool) or int(workers) < 1:
         raise ValueError(f"workers: expected a positive integer, got {workers}")
+    runner = make_engine(engine, workers) if isinstance(engine, str) else engine
     grip, cfg = gripper or GripperModel(), config or ObjectLabelConfig()
-    outcomes: dict[int, ObjectLabelOutcome] = {}
-    if int(workers) == 1:
-        for object_id in ids:
-            outcomes[object_id] = label_dataset_object(root, object_id, grip, cfg, seed, overwrite)
-            if progress is not None:
-                progress(outcomes[object_id])
-    else:
-        with ProcessPoolExecutor(max_workers=int(workers)) as pool:
-            futures = {pool.submit(label_dataset_object, root, i, grip, cfg, seed, overwrite): i
-                       for i in ids}
-            for future in as_completed(futures):
-                outcome = _result_or_failure(future, futures[future])
-                outcomes[outcome.object_id] = outcome
-                if progress is not None:
-                    progress(outcome)
-    return [outcomes[i] for i in ids]
+    job = Job("object-labels", tuple(ids), functools.partial(_shard, root, grip, cfg, int(seed)),
+              out=Path(root), done=None if overwrite else functools.partial(object_labels_complete, root),
+              fingerprint={"config": cfg.to_dict(), "gripper": asdict(grip), "seed": int(seed)},
+              leftovers=("grasp_label/.*.tmp",))
+    report = run_job(job, runner, None if progress is None else lambda r: progress(_outcome(r)))
+    return [_outcome(r) for r in report.results]
 
 
-def _result_or_failure(future: Future[ObjectLabelOutcome], object_id: int) -> ObjectLabelOutcome:
-    """A worker's outcome, or a "failed" outcome when the worker itself died."""
-    try:
-        return future.result()
-    except Exception as exc:  # noqa: BLE001 - e.g. BrokenProcessPool after a killed worker
-        return ObjectLabelOutcome(object_id, "failed", f"worker error: {type(exc).__name__}: {exc}")
+def _shard(root: str | Path, gripper: GripperModel, config: ObjectLabelConfig, seed: int,
+           object_id: int) -> ObjectLabelOutcome:
+    """The job's shard function: label one object (errors other than a bad mesh raise)."""
+    return _label_one(root, int(object_id), gripper, config, seed)

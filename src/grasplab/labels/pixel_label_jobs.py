@@ -8,17 +8,18 @@ the noise-free camera depth ``depth_clean/%04d.png`` (else ``depth/``), the inst
 ``quality`` (H, W), ``angle_quality``, ``width``, ``depth`` (K, H, W) float32, ``grasps`` (N, 6)
 ``[u, v, d, theta, w, score]``, ``max_width`` and ``stride``; :func:`load_pixel_labels` reads it.
 A frame whose file exists and loads is skipped, so an interrupted job continues where it stopped.
+The frames run as shards of :func:`grasplab.runtime.jobs.run_job` (``"pixel-labels"``) on a local
+or Ray engine; failures are recorded in ``.grasplab-job-pixel-labels.json`` and retried next run.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
-import traceback
 import zipfile
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,8 @@ from grasplab.core.gripper import GripperModel
 from grasplab.core.rect import PixelGrasps
 from grasplab.labels.label_io import atomic_savez
 from grasplab.labels.pixel_labels import PixelLabelConfig, PixelLabels, pixel_labels
+from grasplab.runtime.engines import Engine, make_engine
+from grasplab.runtime.jobs import Job, ShardResult, run_job
 from grasplab.scenes.reader import GraspNetDataset
 
 __all__ = [
@@ -153,15 +156,21 @@ def label_frame_pixels(
                              time.perf_counter() - start, len(labels.grasps))
 
 
-def _label_or_fail(root: str, item: tuple[int, int], camera: str, gripper: GripperModel | None,
-                   config: PixelLabelConfig | None, overwrite: bool) -> FrameLabelOutcome:
-    start = time.perf_counter()
-    try:
-        return label_frame_pixels(root, item[0], item[1], camera, gripper, config, overwrite)
-    except Exception as exc:  # noqa: BLE001 - one bad frame must not stop the batch
-        logger.debug("scene %d frame %d failed:\n%s", *item, traceback.format_exc())
-        return FrameLabelOutcome(item[0], item[1], "failed", f"{type(exc).__name__}: {exc}",
-                                 time.perf_counter() - start)
+def _shard(root: str, camera: str, gripper: GripperModel | None, config: PixelLabelConfig | None,
+           overwrite: bool, item: tuple[int, int]) -> FrameLabelOutcome:
+    """The job's shard function: one frame (raises on failure; the runner records it)."""
+    return label_frame_pixels(root, item[0], item[1], camera, gripper, config, overwrite)
+
+
+def _outcome(result: ShardResult) -> FrameLabelOutcome:
+    """The frame's outcome from the runner's result of its shard."""
+    scene_id, ann_id = result.key
+    if result.status == "failed":
+        return FrameLabelOutcome(scene_id, ann_id, "failed", f"{result.error_type}: {result.error}",
+                                 result.seconds)
+    if result.status == "skipped":
+        return FrameLabelOutcome(scene_id, ann_id, "skipped")
+    return result.value  # type: ignore[no-any-return]
 
 
 def dataset_frames(
@@ -182,6 +191,8 @@ def label_dataset_pixels(
     workers: int = 1,
     overwrite: bool = False,
     progress: Callable[[FrameLabelOutcome], None] | None = None,
+    *,
+    engine: str | Engine = "local",
 ) -> list[FrameLabelOutcome]:
     """Pixel-label frames of a root (module docstring), resumably.
 
@@ -191,9 +202,11 @@ def label_dataset_pixels(
         camera: camera folder.
         gripper: gripper geometry (its ``pdg_size`` is ``[L1, L2, L3, L4]``).
         config: search settings (angles, depth step, stride, ...).
-        workers: worker processes (1 = in this process).
+        workers: worker processes (1 = in this process); for Ray, the most frames at once.
         overwrite: recompute frames that already have a loadable file.
         progress: optional callback, called with each frame's outcome as it finishes.
+        engine: ``"local"``, ``"ray"`` or an :class:`grasplab.runtime.engines.Engine` (then
+            ``workers`` is ignored); the files are the same with every engine.
 
     Returns:
         Outcomes in the order of ``frames``; a failing frame gives a ``"failed"`` outcome.
@@ -202,27 +215,11 @@ def label_dataset_pixels(
         (int(s), int(a)) for s, a in frames]
     if isinstance(workers, bool) or int(workers) < 1:
         raise ValueError(f"workers: expected a positive integer, got {workers}")
-    rest = (camera, gripper, config, bool(overwrite))
-    outcomes: dict[tuple[int, int], FrameLabelOutcome] = {}
-    if int(workers) == 1:
-        for item in items:
-            outcomes[item] = _label_or_fail(str(root), item, *rest)
-            if progress is not None:
-                progress(outcomes[item])
-        return [outcomes[i] for i in items]
-    with ProcessPoolExecutor(max_workers=int(workers)) as pool:
-        futures = {pool.submit(_label_or_fail, str(root), item, *rest): item for item in items}
-        for future in as_completed(futures):
-            outcome = _worker_result(future, futures[future])
-            outcomes[(outcome.scene_id, outcome.ann_id)] = outcome
-            if progress is not None:
-                progress(outcome)
-    return [outcomes[i] for i in items]
-
-
-def _worker_result(future: Future[FrameLabelOutcome], item: tuple[int, int]) -> FrameLabelOutcome:
-    try:
-        return future.result()
-    except Exception as exc:  # noqa: BLE001 - e.g. BrokenProcessPool after a killed worker
-        return FrameLabelOutcome(item[0], item[1], "failed",
-                                 f"worker error: {type(exc).__name__}: {exc}")
+    runner = make_engine(engine, workers) if isinstance(engine, str) else engine
+    cfg, grip = config or PixelLabelConfig(), gripper or GripperModel()
+    job = Job("pixel-labels", tuple(items),
+              functools.partial(_shard, str(root), camera, gripper, config, bool(overwrite)),
+              out=Path(root), leftovers=(f"scenes/scene_*/{camera}/pixel_labels/.*.tmp",),
+              fingerprint={"camera": camera, "config": asdict(cfg), "gripper": asdict(grip)})
+    report = run_job(job, runner, None if progress is None else lambda r: progress(_outcome(r)))
+    return [_outcome(r) for r in report.results]

@@ -13,17 +13,17 @@ For scene ``s`` of a GraspNet-1Billion-layout root (reference protocol §7-8):
 The masks go to ``collision_label/scene_%04d/collision_labels.npz`` (``arr_0 …`` in
 ``object_id_list.txt`` order), written atomically; a scene whose file exists and loads with one
 mask per object of the right shape is skipped, so an interrupted job continues where it stopped.
+The scenes run as shards of :func:`grasplab.runtime.jobs.run_job` on a local or Ray engine.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
-import traceback
 import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +33,8 @@ from grasplab.core.rotations import invert_transform
 from grasplab.labels.label_io import atomic_savez, load_object_labels
 from grasplab.labels.sampling import sample_surface_voxels
 from grasplab.labels.scene_labels import SceneCollisionConfig, scene_collision_labels
+from grasplab.runtime.engines import Engine, make_engine
+from grasplab.runtime.jobs import Job, ShardResult, run_job
 from grasplab.scenes.reader import GraspNetDataset
 
 __all__ = [
@@ -200,16 +202,21 @@ def label_scene(
                              int(sum((m & p).sum() for m, p in zip(masks, positive, strict=True))))
 
 
-def _label_or_fail(root: str, scene_id: int, camera: str, gripper: GripperModel | None,
-                   config: SceneCollisionConfig | None, seed: int,
-                   overwrite: bool) -> SceneLabelOutcome:
-    start = time.perf_counter()
-    try:
-        return label_scene(root, scene_id, camera, gripper, config, seed, overwrite)
-    except Exception as exc:  # noqa: BLE001 - one bad scene must not stop the batch
-        logger.debug("scene %d failed:\n%s", scene_id, traceback.format_exc())
-        return SceneLabelOutcome(scene_id, "failed", f"{type(exc).__name__}: {exc}",
-                                 time.perf_counter() - start)
+def _outcome(result: ShardResult) -> SceneLabelOutcome:
+    """The scene's outcome from the runner's result of its shard."""
+    if result.status == "failed":
+        return SceneLabelOutcome(int(result.key), "failed", f"{result.error_type}: {result.error}",
+                                 result.seconds)
+    if result.status == "skipped":
+        return SceneLabelOutcome(int(result.key), "skipped")
+    return result.value  # type: ignore[no-any-return]
+
+
+def _shard(root: str, camera: str, gripper: GripperModel | None,
+           config: SceneCollisionConfig | None, seed: int, overwrite: bool,
+           scene_id: int) -> SceneLabelOutcome:
+    """The job's shard function: one scene (raises on failure; the runner records it)."""
+    return label_scene(root, int(scene_id), camera, gripper, config, seed, overwrite)
 
 
 def label_scenes(
@@ -222,8 +229,14 @@ def label_scenes(
     workers: int = 1,
     overwrite: bool = False,
     progress: Callable[[SceneLabelOutcome], None] | None = None,
+    *,
+    engine: str | Engine = "local",
 ) -> list[SceneLabelOutcome]:
     """Collision-label the scenes of a root (module docstring), resumably.
+
+    The scenes are the shards of one :class:`grasplab.runtime.jobs.Job` (``"collision-labels"``):
+    leftover temporary files of a killed run are removed and failures are recorded in
+    ``.grasplab-job-collision-labels.json`` (the next run retries them).
 
     Args:
         root: dataset root.
@@ -232,9 +245,11 @@ def label_scenes(
         gripper: gripper geometry.
         config: settings.
         seed: seed of the surface point sampling.
-        workers: worker processes (1 = in this process).
+        workers: worker processes (1 = in this process); for Ray, the most scenes at once.
         overwrite: recompute scenes that already have valid masks.
         progress: optional callback, called with each scene's outcome as it finishes.
+        engine: ``"local"``, ``"ray"`` or an :class:`grasplab.runtime.engines.Engine` (then
+            ``workers`` is ignored); the files are the same with every engine.
 
     Returns:
         Outcomes in the order of ``scene_ids``; a failing scene gives a ``"failed"`` outcome.
@@ -243,26 +258,13 @@ def label_scenes(
            else [int(i) for i in scene_ids])
     if isinstance(workers, bool) or int(workers) < 1:
         raise ValueError(f"workers: expected a positive integer, got {workers}")
-    args = (str(root), camera, gripper, config, int(seed), bool(overwrite))
-    outcomes: dict[int, SceneLabelOutcome] = {}
-    if int(workers) == 1:
-        for i in ids:
-            outcomes[i] = _label_or_fail(args[0], i, *args[1:])
-            if progress is not None:
-                progress(outcomes[i])
-        return [outcomes[i] for i in ids]
-    with ProcessPoolExecutor(max_workers=int(workers)) as pool:
-        futures = {pool.submit(_label_or_fail, args[0], i, *args[1:]): i for i in ids}
-        for future in as_completed(futures):
-            outcome = _worker_result(future, futures[future])
-            outcomes[outcome.scene_id] = outcome
-            if progress is not None:
-                progress(outcome)
-    return [outcomes[i] for i in ids]
-
-
-def _worker_result(future: Future[SceneLabelOutcome], scene_id: int) -> SceneLabelOutcome:
-    try:
-        return future.result()
-    except Exception as exc:  # noqa: BLE001 - e.g. BrokenProcessPool after a killed worker
-        return SceneLabelOutcome(scene_id, "failed", f"worker error: {type(exc).__name__}: {exc}")
+    runner = make_engine(engine, workers) if isinstance(engine, str) else engine
+    cfg, grip = config or SceneCollisionConfig(), gripper or GripperModel()
+    job = Job("collision-labels", tuple(ids),
+              functools.partial(_shard, str(root), camera, gripper, config, int(seed),
+                                bool(overwrite)),
+              out=Path(root), leftovers=("collision_label/scene_*/.*.tmp",),
+              fingerprint={"camera": camera, "config": asdict(cfg), "gripper": asdict(grip),
+                           "seed": int(seed)})
+    report = run_job(job, runner, None if progress is None else lambda r: progress(_outcome(r)))
+    return [_outcome(r) for r in report.results]
