@@ -1,8 +1,11 @@
-"""Grasp detection: the detector protocol, the analytic detector and post-processing.
+"""Grasp detection: the detector protocol, one registry of detectors, post-processing.
 
 - :class:`Observation`: one validated depth (+ colour, mask, pose) frame;
 - :class:`Detector`: the protocol ``detect(observation) -> GraspGroup`` (camera frame, sorted
-  by score descending);
+  by score descending); :class:`SceneAwareDetector` adds ``bind(state)`` (a :class:`SceneState`
+  of a simulated scene) for the oracles;
+- :func:`build_detector`, :func:`available_detectors`, :func:`register_detector`: every detector
+  (analytic, pixel, random, oracle, pixel-oracle, ...) built by name with its options;
 - :class:`AnalyticDetector`: a GPD-style sample-and-evaluate detector (numpy only);
 - post-processing usable after any detector: :func:`collision_filter`, :func:`center_grasps`,
   :func:`workspace_filter`, :func:`nms`, :func:`top_k` and the :func:`postprocess` pipeline.
@@ -21,7 +24,14 @@ from grasplab.detection.postprocess import (
     top_k,
     workspace_filter,
 )
-from grasplab.detection.protocol import Detector
+from grasplab.detection.protocol import Detector, SceneAwareDetector
+from grasplab.detection.registry import (
+    available_detectors,
+    build_detector,
+    detector_entry,
+    register_detector,
+)
+from grasplab.detection.scene_state import SceneState
 from grasplab.detection.workspace import (
     TrayWorkspace,
     workspace_mask,
@@ -35,12 +45,18 @@ __all__ = [
     "HandSearchResult",
     "Observation",
     "PostProcessConfig",
+    "SceneAwareDetector",
+    "SceneState",
+    "available_detectors",
+    "build_detector",
     "center_grasps",
     "collision_filter",
+    "detector_entry",
     "estimate_normals",
     "fit_plane",
     "nms",
     "postprocess",
+    "register_detector",
     "search_hands",
     "top_k",
     "voxel_downsample",

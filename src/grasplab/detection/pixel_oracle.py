@@ -1,7 +1,8 @@
 """An upper reference for the pixel-level detector: PLGP pixel labels decoded as if predicted.
 
 :class:`PixelLabelOracle` knows the scene (object ids and poses, via :meth:`PixelLabelOracle.bind`,
-like :class:`grasplab.detection.baselines.OracleDetector`). For each observation it renders the
+like :class:`grasplab.detection.baselines.OracleDetector`: both are
+:class:`~grasplab.detection.SceneAwareDetector`). For each observation it renders the
 parallel depth image of the bound scene from the observation's camera, computes the PLGP pixel
 labels of the frame (:func:`grasplab.labels.pixel_labels`, the targets the networks are trained
 on) and hands them to the same decoder as :class:`grasplab.detection.PixelDetector`:
@@ -24,8 +25,8 @@ import numpy as np
 from scipy.ndimage import uniform_filter
 
 from grasplab.core import GraspGroup, GripperModel, pixel_grasps_to_grasps
-from grasplab.detection.baselines import SceneState
 from grasplab.detection.observation import Observation
+from grasplab.detection.scene_state import SceneState
 from grasplab.labels import PixelLabelConfig, pixel_labels
 from grasplab.scenes import PosedMesh, render_parallel_depth, table_eta, table_mesh, tray_mesh
 

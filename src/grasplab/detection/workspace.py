@@ -11,7 +11,8 @@ import numpy as np
 
 from grasplab.core import CameraIntrinsics, GraspGroup, depth_to_points, invert_transform
 from grasplab.detection.observation import Observation
-from grasplab.detection.protocol import Detector
+from grasplab.detection.protocol import Detector, SceneAwareDetector
+from grasplab.detection.scene_state import SceneState
 from grasplab.scenes import TRAY_FLOOR_HALF_EXTENT
 
 
@@ -63,15 +64,14 @@ class TrayWorkspace:
         self.T_world_tray = np.eye(4) if T_world_tray is None else np.asarray(T_world_tray, dtype=float)
         self.half_extent = float(half_extent)
 
-    def bind(self, state: object) -> None:
-        """Forward ``bind(scene)`` to a scene-aware wrapped detector (e.g. the oracle); else no-op.
+    def bind(self, state: SceneState) -> None:
+        """Forward ``bind(state)`` to a :class:`SceneAwareDetector` inside (the oracle); else no-op.
 
         Without it a benchmark that binds detectors before each frame would silently skip the
         wrapped one, which then detects on a stale scene or raises for want of one.
         """
-        inner = getattr(self.detector, "bind", None)
-        if callable(inner):
-            inner(state)
+        if isinstance(self.detector, SceneAwareDetector):
+            self.detector.bind(state)
 
     def detect(self, observation: Observation) -> GraspGroup:
         """Detect with the wrapped detector inside the tray's workspace (camera frame)."""
