@@ -17,7 +17,6 @@ the world with ``T_world_cam`` for execution. Metres.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -133,7 +132,7 @@ def run_demo(out: Path, seed: int = 0, num_objects: int = 8, say: Any = None) ->
     Returns:
         :class:`DemoResult`.
     """
-    from grasplab.detection import AnalyticDetector
+    from grasplab.detection import build_detector
     from grasplab.objects import ObjectLibrary
     from grasplab.scenes import ClutterConfig, World, generate_clutter, populate_world
 
@@ -155,7 +154,7 @@ def run_demo(out: Path, seed: int = 0, num_objects: int = 8, say: Any = None) ->
         T_world_cam = np.asarray(observation.T_world_cam)
         clock.lap("render")
         step("detecting grasps")
-        grasps = AnalyticDetector(rng=seed).detect(observation).sort_by_score()
+        grasps = build_detector("analytic", seed=seed).detect(observation).sort_by_score()
         latency = clock.lap("detect")
         step("writing the grasps, the overlay and the 3D scene")
         paths = _write_files(out, grasps, observation)
@@ -190,17 +189,17 @@ def _learned_beside(library: Any, record: Any, observation: Any,
     The analytic detector stays the demo's detector: the shipped network does not beat it
     (README, bench_pixel.py); it is shown so that a user sees both on the same scene.
     """
-    from grasplab.detection import TrayWorkspace
+    from grasplab.detection import TrayWorkspace, build_detector
     from grasplab.detection.shipped import shipped_pixel_weights
 
     weights = shipped_pixel_weights()
     if weights is None:
         return None
     try:
-        from grasplab.detection.pixel_detector import PixelDetector
+        pixel = build_detector("pixel", weights=weights)
     except ImportError:  # torch is an extra; the demo runs without it
         return None
-    detector = TrayWorkspace(PixelDetector(weights), np.asarray(record.T_world_tray))
+    detector = TrayWorkspace(pixel, np.asarray(record.T_world_tray))
     start = time.perf_counter()
     grasps = detector.detect(observation).sort_by_score()
     latency = time.perf_counter() - start
@@ -210,13 +209,12 @@ def _learned_beside(library: Any, record: Any, observation: Any,
 
 def _write_files(out: Path, grasps: GraspGroup, observation: Any) -> dict[str, Path]:
     """Grasps (.npy, .json), the overlay PNG and the 3D scene (.glb, .ply) under ``out``."""
-    from grasplab.cli.detect import grasps_to_json
+    from grasplab.core.grasp_json import write_grasps_json
     from grasplab.viz import OverlayStyle, export_grasp_scene, observation_cloud, save_overlay
 
     paths = {"grasps": out / "grasps.npy", "json": out / "grasps.json"}
     grasps.save_npy(paths["grasps"])
-    paths["json"].write_text(json.dumps(grasps_to_json(grasps, {"source": "grasplab demo"}),
-                                        indent=1) + "\n")
+    write_grasps_json(paths["json"], grasps, {"source": "grasplab demo"})
     paths["overlay"] = save_overlay(out / "overlay.png", observation.rgb, grasps,
                                     observation.intrinsics, style=OverlayStyle(max_grasps=25))
     points, colors = observation_cloud(observation.depth, observation.intrinsics, observation.rgb)
