@@ -13,20 +13,35 @@ call, so several worlds coexist in one process (no global client).
 
 from __future__ import annotations
 
-import functools
 import logging
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType, TracebackType
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 import trimesh
 from numpy.typing import ArrayLike
 
-from grasplab._optional import require
-from grasplab.core.rotations import invert_transform, matrix_to_quaternion, quaternion_to_matrix
+from grasplab.core.rotations import invert_transform
 from grasplab.core.validation import check_positive_scalar, check_transform
+from grasplab.scenes.bodies import (
+    _TABLE_RGBA,
+    TABLE_SIZE,
+    TRAY_FLOOR_HALF_EXTENT,
+    TRAY_FLOOR_Z,
+    TRAY_RIM_HALF_EXTENT,
+    TRAY_VISUAL_LIFT,
+    TRAY_WALL_TOP_Z,
+    PosedMesh,
+    _pybullet,
+    _tray_urdf,
+    pose_to_pq,
+    pq_to_pose,
+    table_mesh,
+    tray_mesh,
+)
 
 __all__ = [
     "TABLE_SIZE",
@@ -36,6 +51,7 @@ __all__ = [
     "TRAY_VISUAL_LIFT",
     "TRAY_WALL_TOP_Z",
     "PosedMesh",
+    "SavedState",
     "SceneObject",
     "World",
     "pose_to_pq",
@@ -45,27 +61,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-#: Table box (x, y, thickness) in metres; its top face is the table frame's z = 0 plane.
-TABLE_SIZE = (1.0, 1.0, 0.05)
-#: Height of the tray's collision floor above the tray frame origin (m).
-TRAY_FLOOR_Z = 0.015
-#: Half side of the flat tray floor, in the tray frame (m).
-TRAY_FLOOR_HALF_EXTENT = 0.2
-#: Half side of the tray at its rim (m); an object whose centre lies beyond it is out of the tray.
-TRAY_RIM_HALF_EXTENT = 0.29
-#: Height of the tray's rim above the tray frame origin (m).
-TRAY_WALL_TOP_Z = 0.13
-_TRAY_URDF = ("tray", "traybox.urdf")
-_TRAY_VISUAL = ("tray", "tray_textured.obj")
-_TRAY_VISUAL_SCALE = 0.5  # the scale traybox.urdf applies to its visual mesh
-#: pybullet_data's traybox.urdf draws its floor at z = 0.005 but its collision floor is at
-#: TRAY_FLOOR_Z = 0.015, so objects would float 1 cm above the floor in every image and grasps
-#: planned from images would send the fingers 1 cm into the physical floor. The world loads the
-#: tray with its visual mesh lifted by this much (and :func:`tray_mesh` returns it lifted).
-TRAY_VISUAL_LIFT = 0.01
-_TABLE_RGBA = (0.62, 0.55, 0.45, 1.0)
-
 
 class SceneObject(Protocol):
     """What a world needs of an object: ``grasplab.objects.GraspObject`` satisfies it."""
@@ -86,101 +81,17 @@ class SceneObject(Protocol):
         ...
 
 
-@dataclass(frozen=True, eq=False)
-class PosedMesh:
-    """A mesh placed in the world, for ray casting and depth checks.
+class SavedState:
+    """A simulation state saved by :meth:`World.saved_state`, restorable while its block runs."""
 
-    Attributes:
-        mesh: the mesh in its own frame (metres).
-        T_world_mesh: (4, 4) pose of that frame in the world.
-        label: instance label; ``object_id + 1`` for objects, 0 for table and tray.
-    """
+    def __init__(self, world: World, state_id: int) -> None:
+        self._world, self._state_id, self._active = world, state_id, True
 
-    mesh: trimesh.Trimesh
-    T_world_mesh: np.ndarray
-    label: int
-
-    def world_mesh(self) -> trimesh.Trimesh:
-        """A new mesh with vertices in the world frame."""
-        verts = self.mesh.vertices @ self.T_world_mesh[:3, :3].T + self.T_world_mesh[:3, 3]
-        return trimesh.Trimesh(verts, self.mesh.faces.copy(), process=False)
-
-
-def _pybullet() -> ModuleType:
-    return require("pybullet")
-
-
-def _data_path(*parts: str) -> str:
-    pybullet_data = require("pybullet_data")
-    return str(Path(pybullet_data.getDataPath()).joinpath(*parts))
-
-
-@functools.lru_cache(maxsize=1)
-def _tray_mesh_cached() -> trimesh.Trimesh:
-    mesh = trimesh.load(_data_path(*_TRAY_VISUAL), force="mesh", process=False)
-    if not isinstance(mesh, trimesh.Trimesh):  # pragma: no cover - the file is a mesh
-        raise ValueError(f"{_TRAY_VISUAL} did not load as a triangle mesh")
-    # geometry only: the texture would be deep-copied with every copy of the mesh
-    verts = mesh.vertices * _TRAY_VISUAL_SCALE + np.array([0.0, 0.0, TRAY_VISUAL_LIFT])
-    return trimesh.Trimesh(verts, mesh.faces, process=False)
-
-
-@functools.lru_cache(maxsize=1)
-def _tray_urdf() -> str:
-    """Path of pybullet_data's traybox.urdf with its visual lifted by ``TRAY_VISUAL_LIFT``.
-
-    Written once per machine to the temporary folder (the name carries a digest of the text).
-    """
-    import hashlib
-    import os
-    import re
-    import tempfile
-
-    source = Path(_data_path(*_TRAY_URDF))
-    text = source.read_text()
-    visual = re.compile(r'(<visual>\s*<origin rpy="0 0 0" xyz=)"0 0 0"(/>\s*<geometry>\s*<mesh filename=)"'
-                        + re.escape(_TRAY_VISUAL[1]) + '"')
-    mesh_path = (source.parent / _TRAY_VISUAL[1]).as_posix()
-    text, count = visual.subn(rf'\1"0 0 {TRAY_VISUAL_LIFT:g}"\2"{mesh_path}"', text)
-    if count != 1:  # pragma: no cover - depends on the installed pybullet_data
-        raise RuntimeError(f"{source}: unexpected layout, cannot lift the tray's visual mesh")
-    digest = hashlib.sha1(text.encode()).hexdigest()[:12]
-    path = Path(tempfile.gettempdir()) / f"grasplab-traybox-{digest}.urdf"
-    if not path.is_file():
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    return str(path)
-
-
-def tray_mesh() -> trimesh.Trimesh:
-    """The tray's visual mesh in the tray frame (what the renderer draws), as a new mesh.
-
-    It is lifted by ``TRAY_VISUAL_LIFT`` onto the collision floor, as the world draws it.
-    """
-    return _tray_mesh_cached().copy()
-
-
-def table_mesh() -> trimesh.Trimesh:
-    """The table box in the table frame (top face at z = 0), as a new mesh."""
-    box = trimesh.creation.box(extents=TABLE_SIZE)
-    box.apply_translation((0.0, 0.0, -TABLE_SIZE[2] / 2.0))
-    return box
-
-
-def pose_to_pq(T: np.ndarray) -> tuple[list[float], list[float]]:
-    """(4, 4) pose → PyBullet's (position, quaternion ``[x, y, z, w]``) lists."""
-    wxyz = matrix_to_quaternion(T[None, :3, :3])[0]
-    return T[:3, 3].tolist(), [float(wxyz[1]), float(wxyz[2]), float(wxyz[3]), float(wxyz[0])]
-
-
-def pq_to_pose(position: Any, xyzw: Any) -> np.ndarray:
-    """PyBullet's (position (3,), quaternion ``[x, y, z, w]``) → (4, 4) float64 pose."""
-    T = np.eye(4)
-    q = np.array([[xyzw[3], xyzw[0], xyzw[1], xyzw[2]]], dtype=np.float64)
-    T[:3, :3] = quaternion_to_matrix(q)[0]
-    T[:3, 3] = position
-    return T
+    def restore(self) -> None:
+        """Put the world back into the saved state (RuntimeError after the block ended)."""
+        if not self._active:
+            raise RuntimeError("this saved state was released when its with-block ended")
+        self._world.p.restoreState(stateId=self._state_id, physicsClientId=self._world.client)
 
 
 class World:
@@ -420,6 +331,32 @@ class World:
                 return steps
         logger.debug("settle hit its cap of %d steps before all objects came to rest", max_steps)
         return steps
+
+    @contextmanager
+    def saved_state(self) -> Iterator[SavedState]:
+        """Save the simulation state; restore it on exit and forget the saved copy.
+
+        The yielded :class:`SavedState` can also restore the saved state inside the block
+        (e.g. before every grasp trial from the same scene)::
+
+            with world.saved_state() as saved:
+                for grasp in grasps:
+                    saved.restore()
+                    ...
+
+        PyBullet restores the poses and velocities of the bodies that exist; a body removed
+        inside the block stays removed.
+        """
+        p, client = self.p, self.client
+        state_id = int(p.saveState(physicsClientId=client))
+        saved = SavedState(self, state_id)
+        try:
+            yield saved
+        finally:
+            if self._p is not None:  # closed inside the block: nothing to restore
+                p.restoreState(stateId=state_id, physicsClientId=client)
+                p.removeState(state_id, physicsClientId=client)
+            saved._active = False
 
     def set_friction(self, mu: float) -> None:
         """Set the lateral friction coefficient of the table, tray and all (present and future) objects.
