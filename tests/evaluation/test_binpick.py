@@ -93,30 +93,6 @@ def test_pool_too_small(library: PrimitiveLibrary) -> None:
     assert np.isfinite(TINY.intrinsics().fx)
 
 
-def test_scene_world_closes_its_client_when_setup_fails(
-    library: PrimitiveLibrary, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import grasplab.evaluation.binpick as binpick
-
-    made: list[binpick.World] = []
-
-    class RecordingWorld(binpick.World):
-        def __init__(self) -> None:
-            super().__init__()
-            made.append(self)
-
-    def broken_populate(*args: object, **kwargs: object) -> None:
-        raise ValueError("bad scene")
-
-    monkeypatch.setattr(binpick, "World", RecordingWorld)
-    monkeypatch.setattr(binpick, "populate_world", broken_populate)
-    with pytest.raises(ValueError, match="bad scene"):
-        binpick._SceneWorld(library, None, TINY, np.eye(4))  # type: ignore[arg-type]
-    assert len(made) == 1
-    with pytest.raises(RuntimeError, match="closed"):
-        _ = made[0].p
-
-
 def test_pixel_label_oracle_grasps_lift_flat_objects(tmp_path: Path) -> None:
     """The PLGP labels of the live scene, decoded like network output, pick the bin.
 

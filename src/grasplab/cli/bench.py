@@ -2,7 +2,9 @@
 
 - ``grasplab bench binpick --detector oracle|pixel-oracle|random|analytic|pixel --objects 5
   --split seen --scenes N --out DIR [--mu 0.2,0.4,...] [--seed S] [--weights W]``: the PLGP
-  bin-picking benchmark (SR, PC, AP); writes ``DIR/binpick_<detector>.json`` and ``.md``.
+  bin-picking benchmark (SR, PC, AP); writes ``DIR/binpick_<detector>.json``, ``.md`` and the
+  per-attempt log ``DIR/binpick_<detector>.attempts.csv``. Any registered detector
+  (``grasplab.detection.available_detectors()``) can be named.
   ``pixel`` is the shipped PLGP network (or ``--weights``), ``pixel-oracle`` the pixel labels of
   the live scene decoded like network output (the ceiling of a pixel network).
 - ``grasplab bench labels --objects N --out DIR``: label score vs lift success (GraspNet-1Billion
@@ -19,11 +21,16 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from grasplab.detection.registry import available_detectors
+
 console = Console()
 bench_app = typer.Typer(help="Physics benchmarks: bin-picking and label quality.",
                         no_args_is_help=True)
 
-_DETECTORS = ("oracle", "pixel-oracle", "random", "analytic", "pixel")
+#: Detectors that grasp only above the tray floor, as a user who knows where the bin is would.
+_IN_TRAY = ("analytic", "pixel")
+#: CLI values handed to a detector whose options have a field of that name.
+_SHARED_OPTIONS = ("library", "seed", "weights", "device")
 
 
 def _floats(text: str, name: str) -> tuple[float, ...]:
@@ -43,30 +50,20 @@ def _progress(label: str) -> Progress:
 
 def _make_detector(name: str, library: Any, seed: int, weights: Path | None = None,
                    device: str = "cpu") -> Any:
-    if name == "oracle":
-        from grasplab.detection.baselines import OracleDetector
+    """The ``--detector`` from the registry, given the CLI values its options take."""
+    import dataclasses
 
-        return OracleDetector(library, rng=seed)
-    if name == "pixel-oracle":
-        from grasplab.detection.pixel_oracle import PixelLabelOracle
+    from grasplab.detection.registry import build_detector, detector_entry
 
-        return PixelLabelOracle(library)
-    if name == "pixel":
-        from grasplab.detection import TrayWorkspace
-        from grasplab.detection.pixel_detector import PixelDetector
-        from grasplab.detection.shipped import shipped_pixel_weights
-
-        return TrayWorkspace(PixelDetector(weights or shipped_pixel_weights(), device=device))
-    if name == "random":
-        from grasplab.detection.baselines import RandomDetector
-
-        return RandomDetector(seed)
-    if name == "analytic":
-        from grasplab.detection import AnalyticDetector, TrayWorkspace
-
-        # grasp only above the tray floor, as a user who knows where the bin is would
-        return TrayWorkspace(AnalyticDetector(rng=seed))
-    raise ValueError(f"--detector: expected one of {', '.join(_DETECTORS)}, got {name!r}")
+    entry = detector_entry(name)  # ValueError naming the known detectors
+    accepted = {f.name for f in dataclasses.fields(entry.options_type)}
+    if weights is not None and "weights" not in accepted:
+        raise ValueError(f"--weights is not used by --detector {name}")
+    given = {"library": library, "seed": seed, "weights": weights, "device": device}
+    options = {k: given[k] for k in _SHARED_OPTIONS if k in accepted}
+    if name in _IN_TRAY:
+        options["tray_workspace"] = True
+    return build_detector(name, options)
 
 
 def _pool(split: str, size: int, library: Any) -> list[int]:
@@ -77,7 +74,7 @@ def _pool(split: str, size: int, library: Any) -> list[int]:
 @bench_app.command("binpick")
 def binpick(
     detector: str = typer.Option(
-        "oracle", help="Detector: oracle, pixel-oracle, random, analytic or pixel."),
+        "oracle", help=f"Detector: {', '.join(available_detectors())}."),
     objects: int = typer.Option(5, "--objects", help="Objects per scene (PLGP: 5 and 15)."),
     split: str = typer.Option("seen", help="Object split: seen, similar or novel."),
     scenes: int = typer.Option(10, "--scenes", help="Number of scenes."),
@@ -101,8 +98,6 @@ def binpick(
                                mu_values=_floats(mu, "--mu"), image_width=image_width,
                                image_height=image_height, top_k=top_k,
                                provide_mask=detector == "pixel-oracle")
-        if weights is not None and detector != "pixel":
-            raise ValueError("--weights is only used with --detector pixel")
         library = ObjectLibrary()
         pool = _pool(split, pool_size, library)
         det = _make_detector(detector, library, seed, weights, device)
@@ -114,10 +109,11 @@ def binpick(
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(code=2) from exc
     path = result.save_json(out / f"binpick_{detector}.json")
+    attempts = result.save_attempts_csv(out / f"binpick_{detector}.attempts.csv")
     markdown = result.to_markdown()
     (out / f"binpick_{detector}.md").write_text(markdown)
     console.print(markdown)
-    console.print(f"{result.seconds:.1f} s → {path}")
+    console.print(f"{result.seconds:.1f} s → {path} (attempts: {attempts.name})")
 
 
 @bench_app.command("labels")

@@ -14,55 +14,61 @@ every friction μ (PLGP: 0.2, 0.4, …, 1.0):
   executed (a frame with no grasp scores 0); per μ, AP is the mean over scenes.
 
 Per μ, SR and PC pool the counts over scenes (Σ successes / Σ attempts, Σ lifted / Σ
-objects); the headline figures
-are the means over μ, as PLGP reports them. Detectors with a ``bind(SceneState)`` method (the
-oracle) are bound to the scene as it lies before each detection. Frames: world (table top at
-z = 0), OpenCV camera; metres.
+objects); the headline figures are the means over μ, as PLGP reports them.
+
+The episodes themselves (scene, camera, gripper, clearance and top-k runs) live in
+:mod:`grasplab.execution.episode`; each attempt is one row of the per-attempt log
+(:class:`~grasplab.execution.attempt_log.AttemptRecord`) kept in :attr:`BinpickResult.log`, and
+every figure is computed from that log (:func:`~grasplab.evaluation.binpick_summary.summarize`).
+A :class:`~grasplab.detection.SceneAwareDetector` (the oracles) is bound to the scene as it lies
+before each detection. Frames: world (table top at z = 0), OpenCV camera; metres.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from grasplab.core import CameraIntrinsics, GraspGroup, GripperModel, as_rng
+from grasplab.core import CameraIntrinsics, GripperModel, as_rng
 from grasplab.core.validation import RngLike
-from grasplab.detection.baselines import SceneState
-from grasplab.detection.observation import Observation
 from grasplab.detection.protocol import Detector
+from grasplab.evaluation.binpick_summary import BinpickMuResult, BinpickSummary, summarize
 from grasplab.evaluation.report import JsonResult
-from grasplab.execution.grasp_execution import (
-    ExecutionConfig,
-    GraspOutcome,
-    execute_grasp,
-    set_grasp_friction,
+from grasplab.execution.attempt_log import AttemptRecord, write_attempts_csv
+from grasplab.execution.episode import (
+    BinpickScene,
+    ClearanceRecord,
+    EpisodeConfig,
+    clearance_finished,
+    run_clearance,
+    run_top_k,
 )
-from grasplab.execution.sim_gripper import SimGripper, SimGripperConfig
+from grasplab.execution.grasp_execution import ExecutionConfig
+from grasplab.execution.sim_gripper import SimGripperConfig
 from grasplab.scenes import (
     ClutterConfig,
     ObjectSource,
     SceneRecord,
-    World,
     generate_clutter,
     plgp_camera_pose,
-    populate_world,
-    render_frame,
 )
 
 __all__ = [
     "BinpickConfig",
     "BinpickMuResult",
     "BinpickResult",
+    "BinpickSummary",
     "ClearanceRecord",
     "binpick_work_units",
     "clearance_finished",
     "run_binpick",
+    "summarize",
 ]
 
 logger = logging.getLogger(__name__)
@@ -130,72 +136,11 @@ class BinpickConfig:
         """The camera intrinsics (square pixels, centred principal point)."""
         return CameraIntrinsics.from_fov(self.fov_y_deg, self.image_width, self.image_height)
 
-
-@dataclass(frozen=True)
-class ClearanceRecord:
-    """One clearance run: the outcome of every attempt, in order.
-
-    Attributes:
-        num_objects: objects in the scene at the start.
-        successes: (A,) whether each attempt lifted an object.
-    """
-
-    num_objects: int
-    successes: tuple[bool, ...]
-
-    @property
-    def attempts(self) -> int:
-        """Number of attempts A."""
-        return len(self.successes)
-
-    @property
-    def cleared(self) -> int:
-        """Objects lifted (each success removes one)."""
-        return int(sum(self.successes))
-
-    @property
-    def success_rate(self) -> float:
-        """Successful attempts / attempts (0 without attempts)."""
-        return self.cleared / self.attempts if self.attempts else 0.0
-
-    @property
-    def percent_cleared(self) -> float:
-        """Lifted objects / objects in the scene."""
-        return self.cleared / self.num_objects if self.num_objects else 0.0
-
-
-def clearance_finished(successes: Sequence[bool], num_objects: int,
-                       max_consecutive_failures: int = 5) -> bool:
-    """Whether a clearance run stops: every object lifted, or too many failures in a row.
-
-    >>> clearance_finished([True, False, False, False, False, False], 5)
-    True
-    >>> clearance_finished([True, True], 3)
-    False
-    """
-    if sum(bool(s) for s in successes) >= num_objects:
-        return True
-    tail = 0
-    for s in reversed(successes):
-        if s:
-            break
-        tail += 1
-    return tail >= max_consecutive_failures
-
-
-@dataclass(frozen=True)
-class BinpickMuResult:
-    """Counts and metrics at one friction μ, pooled over scenes."""
-
-    mu: float
-    success_rate: float
-    percent_cleared: float
-    ap: float
-    attempts: int
-    cleared: int
-    objects: int
-    ap_executed: int
-    ap_successes: int
+    def episode(self) -> EpisodeConfig:
+        """The settings of one episode (camera, mask, stopping rules, gripper)."""
+        return EpisodeConfig(self.intrinsics(), self.provide_mask, self.max_consecutive_failures,
+                             self.max_attempts_per_object, self.settle_steps, self.gripper,
+                             self.execution, self.hand)
 
 
 @dataclass(frozen=True)
@@ -211,6 +156,8 @@ class BinpickResult(JsonResult):
         ap: mean AP over μ.
         reasons: how many trials ended with each ``GraspOutcome.reason`` (plus ``no_grasp``).
         seconds: wall time.
+        log: the per-attempt log the figures were computed from (not part of the JSON; write
+            it with :meth:`save_attempts_csv`).
     """
 
     detector: str
@@ -221,6 +168,17 @@ class BinpickResult(JsonResult):
     ap: float
     reasons: dict[str, int]
     seconds: float
+    log: tuple[AttemptRecord, ...] = field(default=(), repr=False, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able dict of the figures (every field but :attr:`log`)."""
+        out = asdict(replace(self, log=()))
+        del out["log"]
+        return out
+
+    def save_attempts_csv(self, path: str | Path) -> Path:
+        """Write :attr:`log` as the per-attempt CSV; returns the path."""
+        return write_attempts_csv(path, self.log)
 
     def to_markdown(self) -> str:
         """A Markdown table: one row per μ and the mean, in percent."""
@@ -241,87 +199,6 @@ def binpick_work_units(config: BinpickConfig) -> int:
     """Progress units of a run: one per (scene, μ) and phase."""
     phases = int(config.run_ap) + int(config.run_clearance)
     return config.num_scenes * len(config.mu_values) * phases
-
-
-class _SceneWorld:
-    """A world holding one recorded scene, a parked gripper and the scene's camera."""
-
-    def __init__(self, library: ObjectSource, record: SceneRecord, config: BinpickConfig,
-                 T_world_cam: np.ndarray) -> None:
-        self.world = World()
-        try:
-            populate_world(self.world, library, record)
-            self.hand = SimGripper(self.world, config.gripper, config.hand)
-        except BaseException:
-            self.world.close()  # do not leave the physics client open on a bad scene
-            raise
-        self.config, self.T_world_cam = config, T_world_cam
-
-    def observe(self, detector: Detector) -> GraspGroup:
-        """Render, bind a scene-aware detector, detect; grasps in the world frame, best first."""
-        frame = render_frame(self.world, self.config.intrinsics(), self.T_world_cam)
-        if not np.any(frame.depth > 0):
-            return GraspGroup.empty()
-        mask = frame.mask if self.config.provide_mask else None
-        obs = Observation(frame.depth, frame.intrinsics, frame.rgb, mask, frame.T_world_cam)
-        bind = getattr(detector, "bind", None)
-        if callable(bind):
-            bind(SceneState.from_world(self.world))
-        grasps = detector.detect(obs)
-        return grasps.sort_by_score().transform(self.T_world_cam)
-
-    def close(self) -> None:
-        self.world.close()
-
-
-def _run_ap(scene: _SceneWorld, grasps: GraspGroup, mu: float, config: BinpickConfig,
-            reasons: Counter[str]) -> int:
-    """Execute each grasp from the reset scene; returns the number of successes."""
-    p, client = scene.world.p, scene.world.client
-    set_grasp_friction(scene.world, scene.hand, mu)
-    state = p.saveState(physicsClientId=client)
-    successes = 0
-    for row in range(len(grasps)):
-        p.restoreState(stateId=state, physicsClientId=client)
-        scene.hand.park()
-        outcome = execute_grasp(scene.world, scene.hand, grasps[row], config.execution)
-        reasons[outcome.reason] += 1
-        successes += int(outcome.success)
-    p.restoreState(stateId=state, physicsClientId=client)
-    p.removeState(state, physicsClientId=client)
-    scene.hand.park()
-    return successes
-
-
-def _attempt(scene: _SceneWorld, detector: Detector, config: BinpickConfig) -> GraspOutcome | None:
-    """One clearance attempt; None when the detector returned no grasp."""
-    grasps = scene.observe(detector)
-    if len(grasps) == 0:
-        return None
-    outcome = execute_grasp(scene.world, scene.hand, grasps[0], config.execution)
-    if outcome.success and outcome.object_id is not None:
-        scene.world.remove_object(outcome.object_id)
-    scene.hand.park()
-    table_z = float(np.asarray(scene.world.T_world_table)[2, 3])
-    for oid, T in scene.world.object_poses().items():  # fell off the table: out of reach
-        if T[2, 3] < table_z - 0.05:
-            scene.world.remove_object(oid)
-    scene.world.settle(max_steps=config.settle_steps)
-    return outcome
-
-
-def _run_clearance(scene: _SceneWorld, detector: Detector, mu: float, config: BinpickConfig,
-                   reasons: Counter[str]) -> ClearanceRecord:
-    set_grasp_friction(scene.world, scene.hand, mu)
-    num_objects = len(scene.world.object_ids)
-    successes: list[bool] = []
-    cap = config.max_attempts_per_object * num_objects
-    while (scene.world.object_ids and len(successes) < cap
-           and not clearance_finished(successes, num_objects, config.max_consecutive_failures)):
-        outcome = _attempt(scene, detector, config)
-        reasons["no_grasp" if outcome is None else outcome.reason] += 1
-        successes.append(outcome is not None and outcome.success)
-    return ClearanceRecord(num_objects, tuple(successes))
 
 
 def _scene_setup(library: ObjectSource, pool: Sequence[int], config: BinpickConfig,
@@ -353,8 +230,8 @@ def run_binpick(
     """Run the bin-picking benchmark (module docstring) for one detector.
 
     Args:
-        detector: any :class:`~grasplab.detection.Detector`; a ``bind(SceneState)`` method,
-            if present, is called before each detection.
+        detector: any :class:`~grasplab.detection.Detector`; a
+            :class:`~grasplab.detection.SceneAwareDetector` is bound before each detection.
         config: :class:`BinpickConfig`.
         rng: seed or generator; the scenes and cameras are drawn from it.
         library: loads objects (default ``grasplab.objects.ObjectLibrary()``).
@@ -363,7 +240,7 @@ def run_binpick(
         progress: called with 1 after each (scene, μ, phase) unit.
 
     Returns:
-        :class:`BinpickResult`.
+        :class:`BinpickResult`, with the per-attempt log in ``log``.
 
     Raises:
         ValueError: bad config, or a pool smaller than ``num_objects``.
@@ -378,67 +255,39 @@ def run_binpick(
         raise ValueError(f"object_pool: {len(pool)} ids cannot make scenes of "
                          f"{cfg.num_objects} objects")
     gen, start = as_rng(rng), time.perf_counter()
-    reasons: Counter[str] = Counter()
-    counts = np.zeros((len(cfg.mu_values), 6), dtype=np.int64)
-    ap_sum = np.zeros(len(cfg.mu_values))
+    name = detector_name or type(detector).__name__
+    log: list[AttemptRecord] = []
     for scene_id in range(cfg.num_scenes):
         record, T_world_cam = _scene_setup(library, pool, cfg, gen, scene_id)
-        _scene_counts(detector, library, record, T_world_cam, cfg, (counts, ap_sum), reasons,
-                      progress)
-    return _result(detector_name or type(detector).__name__, cfg, counts, ap_sum, reasons,
-                   time.perf_counter() - start)
+        log.extend(_scene_log(detector, name, library, record, T_world_cam, cfg, scene_id,
+                              progress))
+    summary = summarize(log, cfg.mu_values)
+    return BinpickResult(
+        detector=name, config=asdict(cfg), per_mu=summary.per_mu,
+        success_rate=summary.success_rate, percent_cleared=summary.percent_cleared,
+        ap=summary.ap, reasons=summary.reasons, seconds=float(time.perf_counter() - start),
+        log=tuple(log))
 
 
-def _scene_counts(detector: Detector, library: ObjectSource, record: SceneRecord,
-                  T_world_cam: np.ndarray, cfg: BinpickConfig,
-                  totals: tuple[np.ndarray, np.ndarray], reasons: Counter[str],
-                  progress: Callable[[int], None] | None) -> None:
-    """Add one scene's per-μ counts and AP to ``totals``.
-
-    ``totals`` is ``(counts (M, 6), ap_sum (M,))``; the count columns are attempts, cleared,
-    objects, AP grasps executed, AP successes and scenes.
-    """
-    counts, ap_sum = totals
+def _scene_log(detector: Detector, name: str, library: ObjectSource, record: SceneRecord,
+               T_world_cam: np.ndarray, cfg: BinpickConfig, scene_id: int,
+               progress: Callable[[int], None] | None) -> list[AttemptRecord]:
+    """The attempts of one scene: the top-k runs (one frame, every μ), then a clearance per μ."""
+    episode = cfg.episode()
+    rows: list[AttemptRecord] = []
     if cfg.run_ap:
-        scene = _SceneWorld(library, record, cfg, T_world_cam)
-        try:
+        with BinpickScene(library, record, episode, T_world_cam) as scene:
             top = scene.observe(detector)[: cfg.top_k]
-            for m, mu in enumerate(cfg.mu_values):
-                counts[m, 3] += len(top)
-                successes = _run_ap(scene, top, mu, cfg, reasons)
-                counts[m, 4] += successes
-                counts[m, 5] += 1
-                ap_sum[m] += successes / len(top) if len(top) else 0.0
+            for mu in cfg.mu_values:
+                rows.extend(run_top_k(scene, top, mu, detector_name=name, scene_index=scene_id))
                 if progress is not None:
                     progress(1)
-        finally:
-            scene.close()
     if cfg.run_clearance:
-        for m, mu in enumerate(cfg.mu_values):
-            scene = _SceneWorld(library, record, cfg, T_world_cam)
-            try:
-                run = _run_clearance(scene, detector, mu, cfg, reasons)
-            finally:
-                scene.close()
-            counts[m, :3] += (run.attempts, run.cleared, run.num_objects)
+        for mu in cfg.mu_values:
+            with BinpickScene(library, record, episode, T_world_cam) as scene:
+                rows.extend(run_clearance(scene, detector, mu, detector_name=name,
+                                          scene_index=scene_id))
             if progress is not None:
                 progress(1)
+    return rows
 
-
-def _result(name: str, cfg: BinpickConfig, counts: np.ndarray, ap_sum: np.ndarray,
-            reasons: Counter[str], seconds: float) -> BinpickResult:
-    rows = []
-    for m, mu in enumerate(cfg.mu_values):
-        attempts, cleared, objects, executed, ap_ok, scenes = (int(c) for c in counts[m])
-        rows.append(BinpickMuResult(
-            mu=mu, success_rate=cleared / attempts if attempts else 0.0,
-            percent_cleared=cleared / objects if objects else 0.0,
-            ap=float(ap_sum[m]) / scenes if scenes else 0.0, attempts=attempts, cleared=cleared,
-            objects=objects, ap_executed=executed, ap_successes=ap_ok))
-    config = asdict(cfg)
-    return BinpickResult(
-        detector=name, config=config, per_mu=tuple(rows),
-        success_rate=float(np.mean([r.success_rate for r in rows])),
-        percent_cleared=float(np.mean([r.percent_cleared for r in rows])),
-        ap=float(np.mean([r.ap for r in rows])), reasons=dict(sorted(reasons.items())),
-        seconds=float(seconds))
