@@ -1,7 +1,8 @@
 """Detectors side by side: latency, GraspNet AP per split and PLGP bin-picking SR / PC.
 
 Run: ``python benchmarks/bench_detect.py [--quick]`` (seeded; one thread). Writes
-``benchmarks/results/detect.json`` and prints a Markdown table.
+``benchmarks/results/detect.json`` (and the per-attempt bin-picking logs
+``detect_binpick_<method>_<split>.attempts.csv`` beside it) and prints a Markdown table.
 
 Methods: the analytic detector (``grasplab.detection.AnalyticDetector``, default config) and the
 random detector (``grasplab.detection.baselines.RandomDetector``) as the baseline. Both get the
@@ -41,9 +42,8 @@ from typing import Any  # noqa: E402
 import numpy as np  # noqa: E402
 
 from grasplab.core import CameraIntrinsics  # noqa: E402
-from grasplab.detection import AnalyticDetector, Detector, Observation  # noqa: E402
-from grasplab.detection.baselines import RandomDetector  # noqa: E402
-from grasplab.detection.workspace import TrayWorkspace, workspace_mask  # noqa: E402
+from grasplab.detection import Detector, Observation, build_detector  # noqa: E402
+from grasplab.detection.workspace import workspace_mask  # noqa: E402
 from grasplab.evaluation import evaluate_frame, summarize_ap  # noqa: E402
 from grasplab.evaluation.binpick import BinpickConfig, run_binpick  # noqa: E402
 from grasplab.evaluation.in_memory import in_memory_frame_scene, in_memory_scene_objects  # noqa: E402
@@ -93,8 +93,15 @@ class FrameTally:
             self.accuracy[name][split].append(evaluate_frame(grasps, truth).accuracy)
 
 
-def methods() -> dict[str, Detector]:
-    return {"analytic": AnalyticDetector(rng=SEED), "random": RandomDetector(rng=SEED)}
+def methods(tray_workspace: bool = False) -> dict[str, Detector]:
+    """The compared detectors from the registry (in the tray's workspace for bin-picking)."""
+    return {name: build_detector(name, seed=SEED, tray_workspace=tray_workspace)
+            for name in ("analytic", "random")}
+
+
+def attempts_path(name: str, split: str) -> Path:
+    """Where the per-attempt log of one bin-picking case goes, beside the JSON."""
+    return RESULTS.with_name(f"detect_binpick_{name}_{split}.attempts.csv")
 
 
 def frame_benchmark(library: ObjectLibrary, num_scenes: int) -> dict[str, Any]:
@@ -135,8 +142,7 @@ def frame_benchmark(library: ObjectLibrary, num_scenes: int) -> dict[str, Any]:
 def binpick_benchmark(library: ObjectLibrary, num_scenes: int) -> dict[str, Any]:
     """SR and PC of every method, per split in BINPICK_SPLITS."""
     out: dict[str, Any] = {}
-    for name, detector in methods().items():
-        workspace = TrayWorkspace(detector)
+    for name, workspace in methods(tray_workspace=True).items():
         out[name] = {}
         for split in BINPICK_SPLITS:
             config = BinpickConfig(num_objects=5, split=split, num_scenes=num_scenes,
@@ -144,6 +150,7 @@ def binpick_benchmark(library: ObjectLibrary, num_scenes: int) -> dict[str, Any]
                                    run_ap=False)
             result = run_binpick(workspace, config, rng=SEED, library=library,
                                  object_pool=split_object_ids(split)[:POOL_SIZE], detector_name=name)
+            result.save_attempts_csv(attempts_path(name, split))
             out[name][split] = {
                 "success_rate": result.success_rate, "percent_cleared": result.percent_cleared,
                 "attempts": sum(r.attempts for r in result.per_mu),

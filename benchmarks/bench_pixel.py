@@ -9,7 +9,9 @@ assumed) instead of replacing it, so rows can be measured in separate runs.
 Methods: the analytic detector (``grasplab.detection.AnalyticDetector``, default config) and every
 trained checkpoint found (``--model``; default the runs of ``docs/pixel_training.md`` under
 ``runs/plgp/``, last epoch). All methods get the same region of interest: the pixels above the tray
-floor (``bench_detect.TrayWorkspace`` / ``workspace_mask``; no ground-truth segmentation).
+floor (``grasplab.detection.TrayWorkspace`` / ``workspace_mask``; no ground-truth segmentation).
+Detectors are built with ``grasplab.detection.build_detector``; every bin-picking case writes its
+per-attempt log ``<out stem>_binpick_<method>_<case>.attempts.csv`` beside the JSON.
 On bin-picking there is also the pixel-label oracle (``grasplab.detection.pixel_oracle``): the PLGP
 labels of the live scene (it knows the object poses and gets the instance mask) decoded by the same
 decoder, i.e. what a perfectly trained network could reach with these labels (no AP row: it needs
@@ -49,11 +51,10 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_detect import SEED, FrameTally, TrayWorkspace  # noqa: E402
+from bench_detect import SEED, FrameTally  # noqa: E402
 
-from grasplab.detection import AnalyticDetector, Detector, Observation  # noqa: E402
+from grasplab.detection import Detector, Observation, TrayWorkspace, build_detector  # noqa: E402
 from grasplab.detection.pixel_detector import PixelDetector  # noqa: E402
-from grasplab.detection.pixel_oracle import PixelLabelOracle  # noqa: E402
 from grasplab.detection.workspace import workspace_mask  # noqa: E402
 from grasplab.evaluation import APEvaluator, summarize_ap  # noqa: E402
 from grasplab.evaluation.binpick import BinpickConfig, run_binpick  # noqa: E402
@@ -134,11 +135,19 @@ def frame_benchmark(detectors: dict[str, Detector], frames: dict[str, list[Any]]
     return out
 
 
+def attempts_path(out: Path, name: str, num_objects: int, split: str) -> Path:
+    """The per-attempt log of one bin-picking case, beside the JSON ``out``."""
+    slug = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
+    return out.with_name(f"{out.stem}_binpick_{slug}_{num_objects}-{split}.attempts.csv")
+
+
 def binpick_case(detector: Detector, name: str, library: ObjectLibrary, num_objects: int,
-                 split: str, quick: bool = False, oracle: bool = False) -> dict[str, Any]:
+                 split: str, quick: bool = False, oracle: bool = False,
+                 out: Path = RESULTS) -> dict[str, Any]:
     """SR / PC / AP of one detector on one (objects, split) case (quick: 1 scene, 1 μ).
 
     ``oracle``: the detector gets the instance mask and no tray workspace (it knows the scene).
+    The per-attempt log is written to :func:`attempts_path` of ``out``.
     """
     config = BinpickConfig(num_objects=num_objects, split=split,
                            num_scenes=1 if quick else BINPICK_SCENES[num_objects],
@@ -146,6 +155,7 @@ def binpick_case(detector: Detector, name: str, library: ObjectLibrary, num_obje
                            image_width=640, image_height=480, top_k=BINPICK_TOP_K, provide_mask=oracle)
     result = run_binpick(detector if oracle else TrayWorkspace(detector), config, rng=SEED, library=library,
                          object_pool=split_object_ids(split)[:POOL_SIZE], detector_name=name)
+    result.save_attempts_csv(attempts_path(out, name, num_objects, split))
     return {"success_rate": result.success_rate, "percent_cleared": result.percent_cleared,
             "ap": result.ap, "attempts": sum(r.attempts for r in result.per_mu),
             "cleared": sum(r.cleared for r in result.per_mu),
@@ -209,32 +219,34 @@ def ablation_table(results: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _pixel(path: Path) -> PixelDetector:
-    return PixelDetector(path)
+def _pixel(path: Path) -> Detector:
+    return build_detector("pixel", weights=path)
 
 
 def run(models: dict[str, Path], ablation: dict[str, Path], test_root: Path,
-        quick: bool = False, oracle: bool = True, analytic: bool = True) -> dict[str, Any]:
+        quick: bool = False, oracle: bool = True, analytic: bool = True,
+        out: Path = RESULTS) -> dict[str, Any]:
     torch.set_num_threads(1)
     start = time.perf_counter()
     library = ObjectLibrary()
     frames = test_frames(test_root)
     if quick:
         frames = {s: items[:2] for s, items in frames.items()}
-    detectors: dict[str, Detector] = {"analytic": AnalyticDetector(rng=SEED)} if analytic else {}
+    detectors: dict[str, Detector] = {"analytic": build_detector("analytic", seed=SEED)} if analytic else {}
     detectors.update({name: _pixel(path) for name, path in models.items()})
     paths: dict[str, Path | None] = {"analytic": None, **models}
     results: dict[str, Any] = {"methods": {}, "ablation": {}}
     frame_rows = frame_benchmark(detectors, frames)
     cases = BINPICK_CASES[:1] if quick else BINPICK_CASES
     for name, detector in detectors.items():
-        picks = {f"{n}-{s}": binpick_case(detector, name, library, n, s, quick) for n, s in cases}
+        picks = {f"{n}-{s}": binpick_case(detector, name, library, n, s, quick, out=out)
+                 for n, s in cases}
         results["methods"][name] = {"frames": frame_rows[name], "binpick": picks,
                                     "info": model_info(detector, paths[name])}
     if oracle:
-        label_oracle = PixelLabelOracle(library)
+        label_oracle = build_detector("pixel-oracle", library=library)
         picks = {f"{n}-{s}": binpick_case(label_oracle, "pixel label oracle", library, n, s, quick,
-                                          oracle=True) for n, s in cases}
+                                          oracle=True, out=out) for n, s in cases}
         results["methods"]["pixel label oracle"] = {
             "frames": {"latency_median_s": None, "frames": 0, "grasps_per_frame_mean": None, "ap": {}},
             "binpick": picks, "info": {"parameters": None}}
@@ -245,7 +257,7 @@ def run(models: dict[str, Path], ablation: dict[str, Path], test_root: Path,
         info = model_info(detector, ablation[name])
         stored = _run_config(ablation[name])
         info["config"] = {"focal": stored["loss"]["kind"] == "focal", "enhance": stored["data"]["enhance"]}
-        pick = binpick_case(detector, name, library, 5 if quick else 15, "novel", quick)
+        pick = binpick_case(detector, name, library, 5 if quick else 15, "novel", quick, out=out)
         results["ablation"][name] = {"frames": abl_frames[name], "binpick": pick, "info": info}
     results["config"] = {
         "seed": SEED, "test_root": str(test_root),
@@ -305,7 +317,7 @@ def main() -> None:
     models = parse_named(args.model, DEFAULT_MODELS)
     ablation = parse_named(args.ablation, DEFAULT_ABLATION)
     results = run(models, ablation, args.test_root, quick=args.quick, oracle=not args.no_oracle,
-                  analytic=not args.no_analytic)
+                  analytic=not args.no_analytic, out=args.out)
     if args.merge and args.out.is_file():
         results = merge_results(json.loads(args.out.read_text()), results)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -38,8 +38,8 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from grasplab.core import CameraIntrinsics  # noqa: E402
+from grasplab.detection import build_detector  # noqa: E402
 from grasplab.detection.observation import Observation  # noqa: E402
-from grasplab.detection.pixel_detector import PixelDetector  # noqa: E402
 from grasplab.models import build_pixel_model, count_parameters  # noqa: E402
 
 SEED = 0
@@ -137,7 +137,7 @@ def main() -> None:
     detect = {}
     for row in ("ggcnn2", "ggcnn2_cpu"):
         torch.manual_seed(SEED)
-        detector = PixelDetector(model=build_pixel_model(NETWORKS[row][0], 1, **NETWORKS[row][1]))
+        detector = build_detector("pixel", model=build_pixel_model(NETWORKS[row][0], 1, **NETWORKS[row][1]))
         detect[row] = timed(lambda d=detector: d.detect(obs), args.repeats)
     best = min(entry["median_wall_s"] for key, entry in networks["ggcnn2_cpu"].items() if key != "parameters")
     results = {
