@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from grasplab.cli.label_scenes import register_label_commands
+from grasplab.cli.label_scenes import register_label_commands, run_label_job
 
 console = Console()
 
@@ -151,6 +151,7 @@ def _outcome_table(outcomes: list[Any]) -> Table:
 def objects(
     root: Path = typer.Option(..., "--root", help="Dataset root with models/%03d/textured.obj."),
     workers: int = typer.Option(1, help="Worker processes (one object per task)."),
+    engine: str = typer.Option("local", help="local (process pool) or ray (RAY_ADDRESS or a local Ray)."),
     ids: str | None = typer.Option(None, "--ids", help="Comma-separated object ids (default all)."),
     spacing: float = typer.Option(0.005, help="Grasp point spacing (voxel edge), metres."),
     collision_spacing: float = typer.Option(0.004, "--collision-spacing",
@@ -187,8 +188,9 @@ def objects(
                 bar.console.print(f"[yellow]skipped {outcome.object_id:03d}[/yellow] "
                                   f"({outcome.status}): {outcome.message}")
 
-        outcomes = label_dataset_objects(root, chosen, gripper, config, seed=seed,
-                                         workers=workers, overwrite=overwrite, progress=advance)
+        outcomes = run_label_job(label_dataset_objects, root, chosen, gripper, config, seed=seed,
+                                 workers=workers, overwrite=overwrite, progress=advance,
+                                 engine=engine)
     counts = {s: sum(o.status == s for o in outcomes)
               for s in ("labelled", "skipped", "degenerate", "failed")}
     if counts["degenerate"] or counts["failed"]:

@@ -7,13 +7,15 @@
   ``scenes/scene_%04d/<camera>/pixel_labels/%04d.npz`` for every frame (needs the parallel depth
   images of ``grasplab scenes generate``), one shard per frame.
 
-Both are resumable: items whose output exists and loads are skipped. The commands join the
+Both are resumable: items whose output exists and loads are skipped (the summary says how many),
+failed items make the command exit 1 and are retried by a rerun. ``--engine ray`` runs the shards
+on Ray (``RAY_ADDRESS`` or a local instance; docs/scaling.md). The commands join the
 ``label`` sub-app through :func:`register_label_commands`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +46,17 @@ def _check_workers(workers: int) -> None:
         raise _fail(f"--workers: expected a positive integer, got {workers}")
 
 
+def run_label_job(job: Callable[..., list[Any]], *args: Any, **kwargs: Any) -> list[Any]:
+    """Run a label job; a busy output folder or a missing engine is a clean error (exit 2)."""
+    from grasplab._optional import MissingExtraError
+    from grasplab.runtime.jobs import JobBusyError
+
+    try:
+        return job(*args, **kwargs)
+    except (JobBusyError, MissingExtraError, ValueError) as exc:
+        raise _fail(str(exc)) from exc
+
+
 def _columns(what: str) -> tuple[Any, ...]:
     return (TextColumn(f"[bold]{what}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
             TextColumn("{task.description}"))
@@ -69,6 +82,7 @@ def _finish(outcomes: Sequence[Any], name: str, target: str) -> None:
 def scenes(
     root: Path = typer.Option(..., "--root", help="Dataset root with scenes/, models/, grasp_label/."),
     workers: int = typer.Option(1, help="Worker processes (one scene per task)."),
+    engine: str = typer.Option("local", help="local (process pool) or ray (RAY_ADDRESS or a local Ray)."),
     ids: str | None = typer.Option(None, "--ids", help="Comma-separated scene ids (default all)."),
     camera: str = typer.Option("realsense", help="Camera folder whose frame 0 gives the poses."),
     point_spacing: float = typer.Option(0.003, "--point-spacing",
@@ -97,8 +111,9 @@ def scenes(
         def advance(outcome: Any) -> None:
             bar.update(task, advance=1, description=f"{outcome.scene_id:04d} {outcome.status}")
 
-        outcomes = label_scenes(root, chosen, camera, gripper, config, seed=seed,
-                                workers=workers, overwrite=overwrite, progress=advance)
+        outcomes = run_label_job(label_scenes, root, chosen, camera, gripper, config, seed=seed,
+                                 workers=workers, overwrite=overwrite, progress=advance,
+                                 engine=engine)
     _finish(outcomes, "scene", str(root / "collision_label"))
 
 
@@ -106,6 +121,7 @@ def pixels(
     root: Path = typer.Option(..., "--root", help="Dataset root with scenes/ (parallel depth)."),
     stride: int = typer.Option(1, help="Label every stride-th object pixel in u and v."),
     workers: int = typer.Option(1, help="Worker processes (one frame per task)."),
+    engine: str = typer.Option("local", help="local (process pool) or ray (RAY_ADDRESS or a local Ray)."),
     ids: str | None = typer.Option(None, "--ids", help="Comma-separated scene ids (default all)."),
     camera: str = typer.Option("realsense", help="Camera folder."),
     angles: int = typer.Option(18, help="Grasp angles K (k·π/K)."),
@@ -131,8 +147,9 @@ def pixels(
             bar.update(task, advance=1, description=f"{outcome.scene_id:04d}/{outcome.ann_id:04d} "
                                                     f"{outcome.status}")
 
-        outcomes = label_dataset_pixels(root, frames, camera, gripper, config, workers=workers,
-                                        overwrite=overwrite, progress=advance)
+        outcomes = run_label_job(label_dataset_pixels, root, frames, camera, gripper, config,
+                                 workers=workers, overwrite=overwrite, progress=advance,
+                                 engine=engine)
     _finish(outcomes, "frame", f"{root}/scenes/scene_*/{camera}/pixel_labels")
 
 
