@@ -82,8 +82,12 @@ def ap_command(
         Path("ap_result.json"), "--out", help="Result JSON; .npz, .md and a plot go beside it."
     ),
     workers: int = typer.Option(1, "--workers", min=1, help="Worker processes (one per scene)."),
+    engine: str = typer.Option(
+        "local", "--engine", help="local (process pool) or ray (RAY_ADDRESS or a local Ray)."
+    ),
 ) -> None:
     """Score grasp dumps with the GraspNet-1Billion AP protocol (reference rules)."""
+    from grasplab._optional import MissingExtraError
     from grasplab.evaluation.ap import APEvaluator
     from grasplab.evaluation.report import write_report
 
@@ -100,10 +104,10 @@ def ap_command(
         ) as bar:
             task = bar.add_task("frames", total=total)
             result = evaluator.evaluate(
-                dump, ids, progress=lambda n: bar.advance(task, n), workers=workers
+                dump, ids, progress=lambda n: bar.advance(task, n), workers=workers, engine=engine
             )
         data = write_report(result, out)
-    except (ValueError, FileNotFoundError) as exc:
+    except (ValueError, FileNotFoundError, MissingExtraError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(code=2) from exc
     _print_tables(data)

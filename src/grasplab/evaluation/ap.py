@@ -13,9 +13,9 @@ without one, the reference's fixed scene ranges apply (seen 100-129, similar 130
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,8 @@ from grasplab.evaluation.frame import APConfig, FrameResult, evaluate_frame
 from grasplab.evaluation.geometry import FrameScene, ObjectModel, SceneObjects, build_object_model
 from grasplab.evaluation.precision import APSummary, summarize_ap
 from grasplab.evaluation.splits import REFERENCE_SPLITS, TABLE_SPLITS, scene_splits, split_scene_ids
+from grasplab.runtime.engines import Engine, LocalEngine, make_engine
+from grasplab.runtime.jobs import Job, ShardResult, run_job
 
 logger = logging.getLogger(__name__)
 
@@ -265,6 +267,7 @@ class APEvaluator:
         scene_ids: Sequence[int],
         progress: ProgressCallback | None = None,
         workers: int = 1,
+        engine: str | Engine = "local",
     ) -> APResult:
         """Evaluate a dump folder on the given scenes.
 
@@ -273,7 +276,9 @@ class APEvaluator:
             scene_ids: scenes to evaluate.
             progress: called with the number of frames finished (per frame, or per scene when
                 ``workers > 1``).
-            workers: processes; 1 evaluates in this process.
+            workers: processes; 1 evaluates in this process. For Ray, the most scenes at once.
+            engine: ``"local"``, ``"ray"`` or an :class:`grasplab.runtime.engines.Engine` (then
+                ``workers`` is ignored); one scene per shard of :func:`grasplab.runtime.jobs.run_job`.
 
         Returns:
             The per-frame records and AP tables.
@@ -289,10 +294,11 @@ class APEvaluator:
             raise ValueError(f"scenes {unknown} are not in the dataset {self.root}")
         if workers < 1:
             raise ValueError(f"workers must be >= 1, got {workers}")
-        if workers == 1 or len(scenes) == 1:
+        runner = make_engine(engine, workers) if isinstance(engine, str) else engine
+        if isinstance(runner, LocalEngine) and (runner.workers == 1 or len(scenes) == 1):
             records = [r for s in scenes for r in self.evaluate_scene(dump_dir, s, progress)]
         else:
-            records = self._evaluate_parallel(dump_dir, scenes, progress, workers)
+            records = self._evaluate_parallel(dump_dir, scenes, progress, runner)
         issues = [msg for record in records for msg in record.issues]
         if issues:
             logger.info("%d problems in the dumps, e.g. %s", len(issues), issues[0])
@@ -300,17 +306,18 @@ class APEvaluator:
 
     def _evaluate_parallel(
         self, dump_dir: Path | str, scenes: list[int], progress: ProgressCallback | None,
-        workers: int,
+        engine: Engine,
     ) -> list[FrameRecord]:
-        by_scene: dict[int, list[FrameRecord]] = {}
-        args = (str(self.root), self.camera, self.config, str(dump_dir))
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(_scene_task, *args, s): s for s in scenes}
-            for future in as_completed(futures):
-                by_scene[futures[future]] = future.result()
-                if progress is not None:
-                    progress(len(by_scene[futures[future]]))
-        return [r for s in scenes for r in by_scene[s]]
+        """One scene per shard of the job runner; the first failing scene's error is raised."""
+        task = functools.partial(_scene_task, str(self.root), self.camera, self.config, str(dump_dir))
+
+        def _advance(result: ShardResult) -> None:
+            if progress is not None and result.status == "done":
+                progress(len(result.value))
+
+        report = run_job(Job("ap", tuple(scenes), task), engine, _advance)
+        report.raise_first_failure()
+        return [r for result in report.results for r in result.value]
 
 
 _WORKER_EVALUATORS: dict[tuple[str, str, APConfig], APEvaluator] = {}
