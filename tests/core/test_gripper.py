@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from grasplab.core import gripper as gripper_module
+from grasplab.core import gripper_regions
 from grasplab.core.grasp_group import GraspGroup
 from grasplab.core.gripper import GraspPoses, GripperModel, GripperRegions, as_grasp_poses
 
@@ -235,7 +235,7 @@ def test_boundary_semantics_on_axis_aligned_grasp() -> None:
 def test_chunking_and_blocks_give_the_same_flags(monkeypatch: pytest.MonkeyPatch) -> None:
     rot, t, w, d, pts = random_scene(7, num_grasps=300, num_points=4000)
     full = REF.region_masks(GraspPoses(rot, t, w, d), pts)
-    monkeypatch.setattr(gripper_module, "_PAIR_BUDGET", 500)
+    monkeypatch.setattr(gripper_regions, "_PAIR_BUDGET", 500)
     small = REF.region_masks(GraspPoses(rot, t, w, d), pts)
     for name in ("left", "right", "palm", "inner"):
         np.testing.assert_array_equal(getattr(small, name), getattr(full, name))

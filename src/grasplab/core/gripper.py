@@ -21,7 +21,8 @@ inner       (-db, d)                [-w/2, w/2] (closed)      (-h/2, h/2)
 All intervals are open except the inner region's y interval, exactly as the reference
 evaluation (graspnetAPI ``collision_detection``) tests them. A grasp *collides* when any point
 lies in the left finger, the right finger or the palm; it is *empty* when fewer than
-``empty_thresh`` points lie in the inner region.
+``empty_thresh`` points lie in the inner region. The batched engine that applies these tests
+lives in :mod:`grasplab.core.gripper_regions`.
 
 PLGP gripper size ``[L1, L2, L3, L4]`` (papers/plgp-pixel-level.txt §III-C/D, Fig. 3c): L1 is
 the finger width (thickness along the jaw axis), L2 the finger height (extent along z), L3 the
@@ -32,18 +33,14 @@ width map is multiplied by L4).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.spatial import cKDTree
 
+from grasplab.core.gripper_regions import GripperRegions, iter_region_flags
 from grasplab.core.validation import as_array
-
-#: Upper bound on padded (grasp, point) pairs processed at once (memory ~ 24 bytes each).
-_PAIR_BUDGET = 2_000_000
 
 
 class GraspLike(Protocol):
@@ -89,32 +86,6 @@ class GraspPoses:
 
     def __len__(self) -> int:
         return len(self.rotations)
-
-
-@dataclass(frozen=True)
-class GripperRegions:
-    """Which scene points lie in which gripper region.
-
-    Attributes:
-        left: (N, M) bool, point m strictly inside grasp n's left finger box (y < 0 side).
-        right: (N, M) bool, inside the right finger box (y > 0 side).
-        palm: (N, M) bool, inside the palm box behind the finger bases.
-        inner: (N, M) bool, inside the closing region between the jaws.
-    """
-
-    left: np.ndarray
-    right: np.ndarray
-    palm: np.ndarray
-    inner: np.ndarray
-
-    @property
-    def collision(self) -> np.ndarray:
-        """(N,) bool: any point in a finger or the palm."""
-        return np.any(self.left | self.right | self.palm, axis=1)
-
-    def inner_counts(self) -> np.ndarray:
-        """(N,) int64: number of points in each grasp's inner region."""
-        return self.inner.sum(axis=1, dtype=np.int64)
 
 
 def _grasp_arrays(grasps: GraspLike) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -268,7 +239,7 @@ class GripperModel:
         arrays = _grasp_arrays(grasps)
         pts = as_array(points, "points", (None, 3))
         masks = np.zeros((4, len(arrays[0]), len(pts)), dtype=bool)
-        for grasp_ids, index, valid, flags in self._padded_flags(*arrays, pts):
+        for grasp_ids, index, valid, flags in iter_region_flags(self, *arrays, pts):
             rows, cols = np.nonzero(valid)
             masks[:, grasp_ids[rows], index[rows, cols]] = flags[:, rows, cols]
         return GripperRegions(left=masks[0], right=masks[1], palm=masks[2], inner=masks[3])
@@ -292,128 +263,10 @@ class GripperModel:
         n = len(arrays[0])
         collision = np.zeros(n, dtype=bool)
         inner = np.zeros(n, dtype=np.int64)
-        for grasp_ids, _, valid, flags in self._padded_flags(*arrays, pts):
+        for grasp_ids, _, valid, flags in iter_region_flags(self, *arrays, pts):
             collision[grasp_ids] = ((flags[0] | flags[1] | flags[2]) & valid).any(axis=1)
             inner[grasp_ids] = (flags[3] & valid).sum(axis=1)
         return collision, inner < self.empty_thresh
-
-    def _crop(
-        self, tree: cKDTree, rotations: np.ndarray, translations: np.ndarray,
-        widths: np.ndarray, depths: np.ndarray,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Candidate points per grasp: a ball around each gripper's bounding box.
-
-        Returns:
-            ``(counts (n,), flat (K,))``: grasp i's candidates are the next ``counts[i]``
-            point indices of ``flat``, a superset of the points in any of its regions.
-        """
-        lo = -(self.depth_base + self.palm_thickness)
-        hi = np.maximum(depths, -self.depth_base)
-        local_centre = np.zeros((len(widths), 3))
-        local_centre[:, 0] = (lo + hi) / 2
-        half = np.stack([(hi - lo) / 2, widths / 2 + self.finger_width,
-                         np.full(len(widths), self.height / 2)], axis=1)
-        # p - t = R^-T q, so |p - c| <= |q - c_local| / sigma_min(R) with c = t + R^-T c_local.
-        sigma_min = np.linalg.svd(rotations, compute_uv=False)[:, -1]
-        radius = np.linalg.norm(half, axis=1) / sigma_min * (1 + 1e-9) + 1e-12
-        centres = translations + np.linalg.solve(
-            np.swapaxes(rotations, 1, 2), local_centre[:, :, None])[:, :, 0]
-        pairs = cKDTree(centres).sparse_distance_matrix(
-            tree, float(radius.max()), output_type="ndarray")
-        keep = pairs["v"] <= radius[pairs["i"]]
-        grasp_idx = pairs["i"][keep]
-        # Group pairs by grasp; a 16-bit key (blocks hold <= 65535 grasps) makes numpy's
-        # stable sort a fast radix sort.
-        order = np.argsort(grasp_idx.astype(np.uint16), kind="stable")
-        counts = np.bincount(grasp_idx, minlength=len(widths))
-        return counts, pairs["j"][keep][order]
-
-    def _padded_flags(
-        self, rotations: np.ndarray, translations: np.ndarray, widths: np.ndarray,
-        depths: np.ndarray, pts: np.ndarray,
-    ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
-        """Region flags of each grasp's candidate points, in chunks of grasps.
-
-        Yields:
-            ``(grasp_ids (n,), index (n, L), valid (n, L), flags (4, n, L))``: the grasps of
-            the chunk, their candidate point indices padded to a common length L, which
-            entries are real candidates, and the left/right/palm/inner flags. Points that
-            are not candidates lie outside every region.
-        """
-        if len(rotations) == 0 or len(pts) == 0:
-            return
-        widths = self.clip_widths(widths)
-        tree = cKDTree(pts, balanced_tree=False, compact_nodes=False)
-        # A small first block measures the candidates per grasp before larger ones.
-        first, block = 0, 32
-        while first < len(rotations):
-            ids = np.arange(first, min(first + block, len(rotations)))
-            counts, flat = self._crop(tree, rotations[ids], translations[ids], widths[ids],
-                                      depths[ids])
-            # Size the next block of grasps so that its candidate pairs fit the budget.
-            per_grasp = max(len(flat) / len(ids), 1.0)
-            first, block = ids[-1] + 1, int(np.clip(_PAIR_BUDGET / per_grasp, 16, 65535))
-            starts = np.concatenate([[0], np.cumsum(counts)])
-            for chunk in _chunks(counts):
-                grasp_ids = ids[chunk]
-                index, valid = _padded_lists(flat, starts[chunk], counts[chunk])
-                # The reference's batched product (n, L, 3) @ (n, 3, 3), bit for bit.
-                q = np.matmul(pts[index] - translations[grasp_ids, None, :],
-                              rotations[grasp_ids])
-                flags = self._flags(q, widths[grasp_ids, None], depths[grasp_ids, None])
-                yield grasp_ids, index, valid, flags
-
-    def _flags(self, q: np.ndarray, widths: np.ndarray, depths: np.ndarray) -> np.ndarray:
-        """(4, n, L) left/right/palm/inner flags of gripper-frame points ``q`` (n, L, 3).
-
-        Uses ``|y|``: ``-(a) < y < -b`` is ``y < 0 and b < |y| < a`` exactly (negation is
-        exact in floating point), so the flags equal the reference's signed tests.
-        """
-        x, y, z = q[..., 0], q[..., 1], q[..., 2]
-        half = widths / 2
-        outer = widths / 2 + self.finger_width
-        abs_y = np.abs(y)
-        slab = (z > -self.height / 2) & (z < self.height / 2)
-        inside_outer = abs_y < outer
-        along = slab & (x > -self.depth_base) & (x < depths)
-        finger = along & inside_outer & (abs_y > half)
-        negative = y < 0
-        palm_x = (x > -(self.depth_base + self.palm_thickness)) & (x < -self.depth_base)
-        palm = slab & palm_x & inside_outer
-        inner = along & (abs_y <= half)
-        return np.stack([finger & negative, finger & ~negative, palm, inner])
-
-
-def _padded_lists(
-    flat: np.ndarray, starts: np.ndarray, counts: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Pad the lists ``flat[starts[i] : starts[i] + counts[i]]`` to a common length.
-
-    Returns:
-        ``(index (n, L), valid (n, L))``; padding entries are 0 and not valid. L is at least
-        2 because numpy takes another (non-BLAS) path for 1-row matrix products.
-    """
-    length = max(int(counts.max()), 2)
-    valid = np.arange(length) < counts[:, None]
-    offsets = np.minimum(np.arange(length) + starts[:, None], len(flat) - 1)
-    return np.where(valid, flat[offsets], 0), valid
-
-
-def _chunks(counts: np.ndarray) -> list[np.ndarray]:
-    """Group grasps with similar candidate counts (within 2x) under the pair budget.
-
-    Padding every grasp of a group to the group's longest list wastes at most half the work.
-    """
-    ids = np.flatnonzero(counts)
-    if len(ids) == 0:
-        return []
-    order = ids[np.argsort(counts[ids], kind="stable")]
-    level = np.floor(np.log2(counts[order])).astype(np.int64)
-    groups: list[np.ndarray] = []
-    for group in np.split(order, np.flatnonzero(np.diff(level)) + 1):
-        per_chunk = max(1, _PAIR_BUDGET // max(int(counts[group].max()), 2))
-        groups.extend(group[i:i + per_chunk] for i in range(0, len(group), per_chunk))
-    return groups
 
 
 def as_grasp_poses(

@@ -11,7 +11,9 @@ object points from each object's cached model-frame KD-tree (a ball around the g
 table points from the regular grid's index range covering the gripper box (no transform of the
 whole 93,750-point grid). It then applies the crop and the region tests to those (grasp, point)
 pairs only, after a cheap test against the intersection of the gripper's bounding box with the
-crop box. :func:`collision_and_empty_dense` is the direct per-object transcription using
+crop box. The gripper box and the region tests are those of :mod:`grasplab.core.gripper_regions`
+(``gripper_extent``, ``region_flags``), the engine behind ``GripperModel.region_masks``.
+:func:`collision_and_empty_dense` is the direct per-object transcription using
 ``GripperModel.collision_and_empty``; both give identical flags (tested).
 """
 
@@ -23,6 +25,7 @@ import numpy as np
 
 from grasplab.core.grasp_group import GraspGroup
 from grasplab.core.gripper import GripperModel
+from grasplab.core.gripper_regions import gripper_extent, region_flags
 from grasplab.evaluation.geometry import FrameScene
 
 __all__ = ["collision_and_empty", "collision_and_empty_dense", "crop_boxes"]
@@ -32,23 +35,6 @@ def crop_boxes(scene: FrameScene, margin: float) -> tuple[np.ndarray, np.ndarray
     """(K, 3) lower and upper crop bounds of each object (camera frame bbox ± margin)."""
     lower, upper = scene.object_bounds
     return lower - margin, upper + margin
-
-
-def _gripper_boxes(
-    gripper: GripperModel, widths: np.ndarray, depths: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """(N, 3) lower / upper corners of the box holding all gripper regions, gripper frame."""
-    reach = widths / 2 + gripper.finger_width
-    num = len(widths)
-    lower = np.stack(
-        [np.full(num, -(gripper.depth_base + gripper.palm_thickness)), -reach,
-         np.full(num, -gripper.height / 2)],
-        axis=1,
-    )
-    upper = np.stack(
-        [np.maximum(depths, -gripper.depth_base), reach, np.full(num, gripper.height / 2)], axis=1
-    )
-    return lower, upper
 
 
 def _corners(lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
@@ -71,7 +57,7 @@ def _search_boxes(
     """
     rotations = grasps[:, 4:13].reshape(-1, 3, 3)
     inverse_rt = np.linalg.inv(rotations).transpose(0, 2, 1)
-    low, high = _gripper_boxes(gripper, grasps[:, 1], grasps[:, 3])
+    low, high = gripper_extent(gripper, grasps[:, 1], grasps[:, 3])
     # p = t + R^-T q maps the gripper-frame box onto a parallelepiped in the camera frame.
     corners = grasps[:, None, 13:16] + np.einsum("nij,nkj->nki", inverse_rt, _corners(low, high))
     centres = corners.mean(axis=1)
@@ -189,26 +175,10 @@ def collision_and_empty(
     grasp, points = grasp[keep], points[keep]
     rotations = grasps[:, 4:13].reshape(-1, 3, 3)
     q = np.einsum("qj,qjk->qk", points - grasps[grasp, 13:16], rotations[grasp])
-    flags = _region_flags(gripper, q, grasps[grasp, 1], grasps[grasp, 3])
-    collision = np.bincount(grasp[flags[0]], minlength=n) > 0
-    inner = np.bincount(grasp[flags[1]], minlength=n)
+    left, right, palm, inner_flags = region_flags(gripper, q, grasps[grasp, 1], grasps[grasp, 3])
+    collision = np.bincount(grasp[left | right | palm], minlength=n) > 0
+    inner = np.bincount(grasp[inner_flags], minlength=n)
     return collision, inner < gripper.empty_thresh
-
-
-def _region_flags(
-    gripper: GripperModel, q: np.ndarray, widths: np.ndarray, depths: np.ndarray
-) -> np.ndarray:
-    """(2, Q) flags: in a finger or the palm; in the inner region (reference inequalities)."""
-    x, y, z = q[:, 0], q[:, 1], q[:, 2]
-    half = widths / 2
-    outer = half + gripper.finger_width
-    slab = (z > -gripper.height / 2) & (z < gripper.height / 2)
-    along = (x > -gripper.depth_base) & (x < depths)
-    finger = along & (((y > -outer) & (y < -half)) | ((y > half) & (y < outer)))
-    palm_x = (x > -(gripper.depth_base + gripper.palm_thickness)) & (x < -gripper.depth_base)
-    palm = palm_x & (y > -outer) & (y < outer)
-    inner = along & (y >= -half) & (y <= half)
-    return np.stack([slab & (finger | palm), slab & inner])
 
 
 def collision_and_empty_dense(
