@@ -118,16 +118,23 @@ def write_npz(result: APResult, path: Path | str) -> None:
 
 
 def _plot_precision(result: APResult, path: Path) -> None:
-    """Mean Precision@k against k, one line per mu (matplotlib, Agg backend)."""
+    """Mean Precision@k against k, one line per mu.
+
+    Draws on a ``matplotlib.figure.Figure`` with its own Agg canvas: no pyplot state and no
+    switch of the global backend, so a caller's interactive session is left alone.
+    """
     from grasplab._optional import require
 
-    matplotlib = require("matplotlib")
-    matplotlib.use("Agg")
-    plt = require("matplotlib.pyplot")
+    require("matplotlib")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     acc = result.accuracy
     mean = acc.mean(axis=0) if len(acc) else np.zeros((result.config.top_k, 1))
     ks = np.arange(1, mean.shape[0] + 1)
-    fig, ax = plt.subplots(figsize=(6.0, 4.0), dpi=100)
+    fig = Figure(figsize=(6.0, 4.0), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
     for j, mu in enumerate(result.config.mu_grid[: mean.shape[1]]):
         ax.plot(ks, 100.0 * mean[:, j], label=f"mu = {mu:.1f}")
     ax.set_xlabel("k (top-k grasps)")
@@ -138,7 +145,6 @@ def _plot_precision(result: APResult, path: Path) -> None:
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path)
-    plt.close(fig)
 
 
 def _table_rows(tables: dict[str, APSummary]) -> list[str]:
