@@ -159,6 +159,7 @@ def test_onnx_inference_names_the_extra(tmp_path: Path) -> None:
         PixelDetector(weights=tmp_path / "m.onnx")
 
 
+@pytest.mark.slow  # torch.onnx's exporter takes about a minute per model on one core
 @pytest.mark.parametrize("options", [{}, {"stem_stride": 2, "up_kernel": 3}])
 def test_onnx_export_detects_like_torch(tmp_path: Path, options: dict[str, int]) -> None:
     pytest.importorskip("onnx")

@@ -189,3 +189,25 @@ def test_pose_pq_round_trip_and_pybullet_quaternion_order() -> None:
     # 90 deg about z: PyBullet's [x, y, z, w] = [0, 0, sin 45, cos 45]
     assert xyzw == pytest.approx([0.0, 0.0, np.sqrt(0.5), np.sqrt(0.5)])
     np.testing.assert_allclose(pq_to_pose(pos, xyzw), T, atol=1e-12)
+
+
+def test_saved_state_restores_on_exit_and_inside(offset_box: _Obj) -> None:
+    # a box dropped from 10 cm: restoring puts it back in the air, at rest
+    T = make_transform(np.eye(3), (0.0, 0.0, TRAY_FLOOR_Z + 0.1))
+    with World() as world:
+        world.add_table_and_tray()
+        world.add_object(offset_box, T)
+        with world.saved_state() as saved:
+            world.step(60)
+            assert world.object_pose(3)[2, 3] < T[2, 3] - 0.01
+            saved.restore()
+            np.testing.assert_allclose(world.object_pose(3), T, atol=1e-9)
+            world.step(60)
+        np.testing.assert_allclose(world.object_pose(3), T, atol=1e-9)
+        assert np.all(world.object_velocities() == 0.0)
+        with pytest.raises(RuntimeError, match="released"):
+            saved.restore()
+        with pytest.raises(RuntimeError, match="boom"), world.saved_state():  # restored on error too
+            world.step(30)
+            raise RuntimeError("boom")
+        np.testing.assert_allclose(world.object_pose(3), T, atol=1e-9)

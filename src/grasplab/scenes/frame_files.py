@@ -52,7 +52,7 @@ def _require_file(path: Path, what: str) -> None:
         raise FrameInputError(f"{what} path is not a file: {path}")
 
 
-def read_depth_image(path: Path, depth_scale: float) -> np.ndarray:
+def read_depth_image(path: str | Path, depth_scale: float) -> np.ndarray:
     """Read a depth image and convert it to float32 metres (0 = invalid).
 
     Args:
@@ -66,6 +66,7 @@ def read_depth_image(path: Path, depth_scale: float) -> np.ndarray:
         FrameInputError: missing or unreadable file, not one channel, no valid pixel, or a median
             depth outside :data:`DEPTH_RANGE_M` (a wrong ``depth_scale``).
     """
+    path = Path(path)
     _require_file(path, "depth")
     raw = _read_array(path, "depth")
     if raw.ndim == 3 and raw.shape[2] == 1:
@@ -113,12 +114,13 @@ def _read_array(path: Path, what: str) -> np.ndarray:
                          f"{'/'.join(IMAGE_SUFFIXES + ARRAY_SUFFIXES)}") from exc
 
 
-def read_rgb_image(path: Path, shape: tuple[int, int], depth_name: str) -> np.ndarray:
+def read_rgb_image(path: str | Path, shape: tuple[int, int], depth_name: str) -> np.ndarray:
     """Read a colour image aligned with the depth image: (H, W, 3) uint8.
 
     Raises:
         FrameInputError: missing or unreadable file, or a size other than the depth image's.
     """
+    path = Path(path)
     _require_file(path, "rgb")
     try:
         with Image.open(path) as image:
