@@ -13,14 +13,14 @@ from scipy.spatial.transform import Rotation
 
 from grasplab.core.camera import CameraIntrinsics
 from grasplab.core.rotations import rotation_x, rotation_y, rotation_z
-from grasplab.scenes.layout import DatasetWriter
-from grasplab.scenes.reader import (
-    GraspNetDataset,
+from grasplab.scenes.annotations import (
     euler_sxyz_to_matrix,
     quaternion_to_euler_sxyz,
     read_annotation_xml,
     reference_pose_matrices,
 )
+from grasplab.scenes.layout import DatasetWriter
+from grasplab.scenes.reader import GraspNetDataset
 
 INTR = CameraIntrinsics(60.0, 61.0, 15.5, 11.5, 32, 24)
 IDS = [4, 11]
@@ -217,3 +217,11 @@ def test_load_npy_rejects_an_npz_archive_cleanly(tmp_path: Path) -> None:
         np.savez(handle, K=np.eye(3))
     with pytest.raises(ValueError, match="npz archive"):
         _load_npy(path, (3, 3))
+
+
+def test_old_import_paths_of_the_annotation_helpers_still_work() -> None:
+    from grasplab import scenes
+    from grasplab.scenes import annotations, reader
+
+    for name in annotations.__all__:
+        assert getattr(reader, name) is getattr(annotations, name) is getattr(scenes, name)
