@@ -137,6 +137,8 @@ def _error_line(result: object) -> str:
         ("missing_file", "depth file not found"),
         ("colour_as_depth", "expected a 16-bit single-channel depth PNG"),
         ("bad_method", "--method 'nope' is unknown"),
+        ("scene_aware_method", "--method 'oracle' is unknown; expected one of ['analytic', 'pixel', "
+                               "'random']"),
     ],
 )
 def test_bad_input_exits_with_one_clear_line(frame: dict[str, Path], tmp_path: Path, case: str,
@@ -163,6 +165,8 @@ def test_bad_input_exits_with_one_clear_line(frame: dict[str, Path], tmp_path: P
         depth = rgb
     elif case == "bad_method":
         extra = ["--method", "nope"]
+    elif case == "scene_aware_method":  # the oracles need a simulated scene, not a file
+        extra = ["--method", "oracle"]
     out = tmp_path / "g.npy"
     result = _invoke(["--depth", depth, "--rgb", rgb, "--intrinsics", intrinsics, "--out", str(out),
                       *extra])
