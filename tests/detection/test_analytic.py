@@ -164,3 +164,13 @@ def test_protocol_and_bad_input() -> None:
 def test_config_validation(kwargs: dict[str, object], match: str) -> None:
     with pytest.raises(ValueError, match=match):
         AnalyticDetectorConfig(**kwargs)  # type: ignore[arg-type]
+
+
+def test_config_lives_in_analytic_config_and_keeps_its_old_import_paths() -> None:
+    from grasplab import detection
+    from grasplab.detection import analytic, analytic_config
+
+    cls = analytic_config.AnalyticDetectorConfig
+    assert analytic.AnalyticDetectorConfig is cls and detection.AnalyticDetectorConfig is cls
+    with pytest.raises(ValueError, match="voxel_size"):
+        cls(voxel_size=0.0)
