@@ -83,13 +83,7 @@ def atomic_savez(path: Path, arrays: Mapping[str, np.ndarray]) -> Path:
     try:
         os.chmod(tmp, 0o666 & ~_current_umask())  # mkstemp makes 0600; use normal permissions
         with os.fdopen(fd, "wb") as handle:
-            # np.savez_compressed with fixed zip time stamps: equal arrays give equal bytes
-            with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-                for key, value in arrays.items():
-                    info = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-                    info.compress_type = zipfile.ZIP_DEFLATED
-                    with archive.open(info, "w", force_zip64=True) as member:
-                        np.lib.format.write_array(member, np.asanyarray(value), allow_pickle=False)
+            np.savez_compressed(handle, **arrays)  # type: ignore[arg-type]
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
