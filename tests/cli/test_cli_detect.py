@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import typer
 from PIL import Image
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from grasplab.cli.detect import register
 from grasplab.core import CameraIntrinsics, GraspGroup, quaternion_to_matrix
@@ -52,7 +52,7 @@ def frame(tmp_path: Path) -> dict[str, Path]:
     return paths
 
 
-def _invoke(args: list[str]) -> object:
+def _invoke(args: list[str]) -> Result:
     return runner.invoke(_app(), ["detect", *args])
 
 
