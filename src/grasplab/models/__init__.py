@@ -1,4 +1,4 @@
-"""Models: ``nn.Module`` backbones and heads of grasplab detectors."""
+"""Models: ``nn.Module`` backbones and heads of grasplab detectors, built by family from one registry."""
 
 from grasplab.models.affga import AFFGABackbone, HybridAtrousPyramid, TaskAttentionDecoder
 from grasplab.models.pixel_backbones import GGCNN2Backbone, GRConvNetBackbone, ResidualBlock
@@ -11,6 +11,16 @@ from grasplab.models.pixel_net import (
     pixel_model_names,
     top_grasp_indices,
 )
+from grasplab.models.registry import (
+    PixelNetSpec,
+    build_model,
+    model_families,
+    model_family,
+    model_spec,
+    register_model,
+    spec_from_dict,
+    spec_to_dict,
+)
 
 __all__ = [
     "PIXEL_BACKBONES",
@@ -19,11 +29,19 @@ __all__ = [
     "GRConvNetBackbone",
     "HybridAtrousPyramid",
     "PixelGraspNet",
+    "PixelNetSpec",
     "ResidualBlock",
     "TaskAttentionDecoder",
+    "build_model",
     "build_pixel_model",
     "count_parameters",
     "find_peaks",
+    "model_families",
+    "model_family",
+    "model_spec",
     "pixel_model_names",
+    "register_model",
+    "spec_from_dict",
+    "spec_to_dict",
     "top_grasp_indices",
 ]

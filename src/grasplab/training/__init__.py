@@ -1,11 +1,14 @@
-"""Training: losses, loops, contrastive objectives and checkpoints."""
+"""Training: one generic Trainer over TrainTasks, losses, configs and checkpoints."""
 
 from grasplab.training.checkpoints import (
     CHECKPOINT_FORMAT,
     CHECKPOINT_FORMAT_VERSION,
     Checkpoint,
+    LoadReport,
     load_checkpoint,
+    load_model,
     load_optimizer_state,
+    load_weights_into,
     read_checkpoint_header,
     save_checkpoint,
 )
@@ -27,7 +30,10 @@ from grasplab.training.losses import (
     binary_focal_loss,
     pixel_grasp_loss,
 )
-from grasplab.training.pixel_trainer import EpochMetrics, PixelTrainer, TrainProgress, TrainResult
+from grasplab.training.pixel_task import PixelTask
+from grasplab.training.pixel_trainer import PixelTrainer
+from grasplab.training.task import TaskBase, TrainTask
+from grasplab.training.trainer import EpochMetrics, Trainer, TrainProgress, TrainResult
 
 __all__ = [
     "CHECKPOINT_FORMAT",
@@ -35,22 +41,29 @@ __all__ = [
     "Checkpoint",
     "DataConfig",
     "EpochMetrics",
+    "LoadReport",
     "LossConfig",
     "ModelConfig",
     "OptimConfig",
     "PixelLossTerms",
+    "PixelTask",
     "PixelTrainConfig",
     "PixelTrainer",
+    "TaskBase",
     "TrainProgress",
     "TrainResult",
+    "TrainTask",
+    "Trainer",
     "apply_overrides",
     "binary_cross_entropy",
     "binary_focal_loss",
     "config_from_dict",
     "config_to_dict",
     "load_checkpoint",
+    "load_model",
     "load_optimizer_state",
     "load_train_config",
+    "load_weights_into",
     "pixel_grasp_loss",
     "read_checkpoint_header",
     "save_checkpoint",
