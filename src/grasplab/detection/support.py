@@ -176,7 +176,7 @@ def _refine(
     the plane and its inliers within ``threshold``.
     """
     for _ in range(2):
-        core = np.abs(pts @ normal + offset) < threshold / 2
+        core = np.abs(pts @ normal + offset) < threshold / 4
         if core.sum() < 3:
             break
         centre = pts[core].mean(axis=0)
@@ -269,7 +269,9 @@ def _classify(
     top = int(np.flatnonzero(pool)[np.argmax(level[pool])])
     support = low & (level <= level[top] + cfg.threshold)  # small flat faces above: objects'
     top_plane = (ref[0], ref[1] - float(level[top]))
-    free = pts[label < 0] if np.any(label < 0) else pts
+    top_level = support & (level >= level[top] - cfg.threshold)
+    # walls face the floor they bound: its centre is on their inner side
+    inside = pts[np.isin(label, np.flatnonzero(top_level))].mean(axis=0)
     result = []
     for i, (normal, offset, area_i) in enumerate(planes):
         if i == top:
@@ -284,10 +286,9 @@ def _classify(
         kind = "other"
         if rise >= cfg.min_wall_height and _horizontal_length(members, up) >= cfg.min_wall_length:
             kind = "wall" if tilt[i] >= cfg.min_wall_tilt else "rim"
-        inside = np.median(free, axis=0)
         sign = 1.0 if float(inside @ normal + offset) >= 0 else -1.0
         result.append(Plane(sign * normal, sign * float(offset), area_i, kind))
-    return result, up, top, support & (level >= level[top] - cfg.threshold)
+    return result, up, top, top_level
 
 
 def _oriented(plane: tuple[np.ndarray, float, float], up: np.ndarray) -> tuple[np.ndarray, float]:
