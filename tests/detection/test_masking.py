@@ -191,21 +191,32 @@ def test_resting_mask_covers_the_boxes_not_the_tray(tray_frame: tuple[Observatio
     np.testing.assert_array_equal(mask, resting_mask(obs))  # seeded: deterministic
 
 
-def test_no_grasp_touches_a_tray_wall(tray_frame: tuple[Observation, np.ndarray]) -> None:
+@pytest.mark.parametrize("wrapped", [False, True])
+def test_no_grasp_touches_a_tray_wall(tray_frame: tuple[Observation, np.ndarray], wrapped: bool) -> None:
+    """Without a mask neither the analytic detector nor a wrapped one grasps the tray."""
     obs, wall_points = tray_frame
-    config = AnalyticDetectorConfig(max_grasps=30)
-    grasps = SupportWorkspace(AnalyticDetector(config, rng=0)).detect(obs)
+    if wrapped:  # any detector in SupportWorkspace; the inner one samples everywhere
+        inner = AnalyticDetector(AnalyticDetectorConfig(max_grasps=30, support=None), rng=0)
+        detector: SupportWorkspace | AnalyticDetector = SupportWorkspace(inner)
+    else:
+        detector = AnalyticDetector(AnalyticDetectorConfig(max_grasps=30), rng=0)
+    grasps = detector.detect(obs)
     assert len(grasps) > 0
     collision, empty = GripperModel().collision_and_empty(grasps, wall_points)
     assert empty.all() and not collision.any()
-    bare = AnalyticDetector(config, rng=0).detect(obs)  # the bug this wrapper fixes
+
+
+def test_without_support_the_detector_grasps_the_tray(tray_frame: tuple[Observation, np.ndarray]) -> None:
+    """The bug the support step fixes: sampling everywhere puts grasps on the walls."""
+    obs, wall_points = tray_frame
+    bare = AnalyticDetector(AnalyticDetectorConfig(max_grasps=30, support=None), rng=0).detect(obs)
     assert not GripperModel().collision_and_empty(bare, wall_points)[1].all()
 
 
 def test_support_workspace_keeps_user_labels(tray_frame: tuple[Observation, np.ndarray]) -> None:
     obs, _ = tray_frame
     labels = np.where(obs.valid, 2, 0).astype(np.int32)
-    wrapper = SupportWorkspace(AnalyticDetector(AnalyticDetectorConfig(max_grasps=5), rng=0))
+    wrapper = SupportWorkspace(AnalyticDetector(AnalyticDetectorConfig(max_grasps=5, support=None), rng=0))
     grasps = wrapper.detect(Observation(obs.depth, obs.intrinsics, mask=labels))
     assert wrapper.last_mask_ is not None and wrapper.last_mask_.sum() > 0
     assert len(grasps) > 0 and set(grasps.object_ids.tolist()) == {1}
@@ -214,3 +225,8 @@ def test_support_workspace_keeps_user_labels(tray_frame: tuple[Observation, np.n
 def test_resting_mask_rejects_bad_stride(tray_frame: tuple[Observation, np.ndarray]) -> None:
     with pytest.raises(ValueError, match="pixel_stride"):
         resting_mask(tray_frame[0], pixel_stride=0)
+
+
+def test_analytic_config_rejects_bad_support() -> None:
+    with pytest.raises(ValueError, match="support"):
+        AnalyticDetectorConfig(support="auto")  # type: ignore[arg-type]

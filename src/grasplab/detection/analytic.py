@@ -6,7 +6,9 @@ Pipeline (GraspNet-1Billion §2 and Fig. 3; AnyGrasp §IV-D for the centring):
    cloud in the camera frame and voxel-downsample it;
 2. find the dominant plane (the table) by RANSAC and keep it out of the grasp-point samples
    (it still counts for collisions);
-3. sample grasp points on the region of interest (the observation's mask);
+3. sample grasp points on the region of interest: the observation's mask, or without one the
+   points resting inside or on the support (:mod:`grasplab.detection.support`: a bin's floor,
+   walls and rims and the table are obstacles, not grasp points);
 4. estimate PCA normals (k nearest neighbours, oriented towards the camera) for the points
    around the samples;
 5. propose approach views near each inward normal, ``num_angles`` in-plane rotations and
@@ -58,6 +60,7 @@ from grasplab.detection.proposals import (
     neighborhoods,
     occluded_fraction,
 )
+from grasplab.detection.support import find_support
 
 __all__ = ["AnalyticDetector", "AnalyticDetectorConfig"]  # the config re-exported for callers
 
@@ -142,6 +145,8 @@ class AnalyticDetector:
             return _Cloud(np.zeros((0, 3)), empty, np.zeros(0, np.int64), empty, plane_normal)
         points, uv = depth_to_points(depth, observation.intrinsics, select)
         roi = observation.roi[uv[:, 1], uv[:, 0]]
+        if observation.mask is None and cfg.support is not None:  # not the bin: what it holds
+            roi &= find_support(points, cfg.support, rng).resting
         centroids, voxel = voxel_downsample(points, cfg.voxel_size)
         in_roi = np.bincount(voxel, weights=roi, minlength=len(centroids)) > 0
         labels = np.zeros(len(centroids), dtype=np.int64)

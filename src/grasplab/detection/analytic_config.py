@@ -14,6 +14,7 @@ import numpy as np
 
 from grasplab.core import GripperModel
 from grasplab.detection.hand_search import HandSearchParams
+from grasplab.detection.support import SupportConfig
 
 __all__ = ["AnalyticDetectorConfig"]
 
@@ -41,6 +42,10 @@ class AnalyticDetectorConfig:
         remove_plane: keep the dominant plane's points out of the grasp-point samples.
         plane_threshold: RANSAC inlier distance.
         plane_min_fraction: the plane is removed only if it holds this fraction of the cloud.
+        support: for an observation without a mask, sample grasp points only on what rests
+            inside or on the support found in the frame (table, bin floor and walls;
+            :func:`grasplab.detection.support.find_support` with these settings), not on the
+            container; None samples on the whole frame. A mask, when given, decides instead.
         num_samples: grasp points sampled per frame.
         num_tilted_views: views on a cone around the inward normal, besides the normal.
         view_tilt: cone half-angle of the tilted views, radians.
@@ -88,6 +93,7 @@ class AnalyticDetectorConfig:
     remove_plane: bool = True
     plane_threshold: float = 0.008
     plane_min_fraction: float = 0.2
+    support: SupportConfig | None = field(default_factory=SupportConfig)
     num_samples: int = 100
     num_tilted_views: int = 3
     view_tilt: float = float(np.deg2rad(25.0))
@@ -119,6 +125,8 @@ class AnalyticDetectorConfig:
     def __post_init__(self) -> None:
         if not isinstance(self.gripper, GripperModel):
             raise ValueError(f"gripper: expected a GripperModel, got {type(self.gripper).__name__}")
+        if self.support is not None and not isinstance(self.support, SupportConfig):
+            raise ValueError(f"support: expected a SupportConfig or None, got {self.support!r}")
         for name in _POSITIVE:
             value = getattr(self, name)
             if not isinstance(value, int | float) or not np.isfinite(value) or value <= 0:
