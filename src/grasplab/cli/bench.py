@@ -58,7 +58,9 @@ def _make_detector(name: str, library: Any, seed: int, weights: Path | None = No
     entry = detector_entry(name)  # ValueError naming the known detectors
     accepted = {f.name for f in dataclasses.fields(entry.options_type)}
     if weights is not None and "weights" not in accepted:
-        raise ValueError(f"--weights is not used by --detector {name}")
+        users = [n for n in available_detectors() if "weights" in
+                 {f.name for f in dataclasses.fields(detector_entry(n).options_type)}]
+        raise ValueError(f"--weights is only used with --detector {' or '.join(users)}")
     given = {"library": library, "seed": seed, "weights": weights, "device": device}
     options = {k: given[k] for k in _SHARED_OPTIONS if k in accepted}
     if name in _IN_TRAY:

@@ -10,6 +10,7 @@ metres. Bad input ends the command with one ``error: ...`` line on stderr and ex
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from rich.table import Table
 
 from grasplab.core import GraspGroup
 from grasplab.core.grasp_json import grasps_to_json, write_grasps_json
-from grasplab.detection.registry import available_detectors, build_detector
+from grasplab.detection.registry import available_detectors, build_detector, detector_entry
 from grasplab.scenes.frame_files import (
     FrameInputError,
     read_depth_image,
@@ -45,15 +46,12 @@ def _detector(method: str, top_k: int, seed: int, weights: Path | None = None, d
     choices = available_detectors(scene_aware=False)
     if method not in choices:
         raise InputError(f"--method {method!r} is unknown; expected one of {sorted(choices)}")
-    per_method: dict[str, dict[str, Any]] = {
-        "analytic": {"seed": seed, "max_grasps": top_k},
-        "random": {"seed": seed, "num_grasps": top_k},
-        "pixel": {"weights": weights, "device": device, "num_grasps": top_k},
-    }
-    options = per_method.get(method, {})
+    accepted = {f.name for f in dataclasses.fields(detector_entry(method).options_type)}
+    given = {"seed": seed, "weights": weights, "device": device,
+             "max_grasps": top_k, "num_grasps": top_k}  # the grasp count under either name
     if method == "pixel":
         _check_pixel_weights(weights)
-    return build_detector(method, options)
+    return build_detector(method, {k: v for k, v in given.items() if k in accepted})
 
 
 def _check_pixel_weights(weights: Path | None) -> None:
