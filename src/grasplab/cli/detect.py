@@ -5,7 +5,10 @@ aligned colour image and the intrinsics (a JSON file with ``fx, fy, cx, cy`` and
 ``width, height``; or ``fx,fy,cx,cy`` inline; or a preset name), checks them, runs a detector and
 writes the grasps as a graspnetAPI ``.npy`` (N, 17), optionally as JSON, as an overlay PNG and as
 a 3D scene (PLY / GLB). Grasps are in the camera frame (OpenCV: x right, y down, z forward),
-metres. Bad input ends the command with one ``error: ...`` line on stderr and exit code 2.
+metres. ``--mask`` (non-zero pixels) and ``--workspace`` (a camera-frame box) restrict where grasp
+points may go; without them the analytic detector finds the table or bin and grasps what rests in
+it (:mod:`grasplab.detection.masking`). Bad input ends the command with one ``error: ...`` line
+on stderr and exit code 2.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from rich.table import Table
 
 from grasplab.core import GraspGroup
 from grasplab.core.grasp_json import grasps_to_json, write_grasps_json
+from grasplab.detection.masking import WorkspaceBox, read_pixel_mask, restrict_observation
 from grasplab.detection.registry import available_detectors, build_detector, detector_entry
 from grasplab.scenes.frame_files import (
     FrameInputError,
@@ -114,6 +118,13 @@ def register(app: typer.Typer) -> None:
         device: str = typer.Option("cpu", "--device", help="Torch device of learned detectors: cpu or cuda."),
         top_k: int = typer.Option(50, "--top-k", min=1, help="Keep the best k grasps."),
         seed: int = typer.Option(0, "--seed", help="Random seed of the detector."),
+        mask: Path | None = typer.Option(
+            None, "--mask", help="Image (PNG) or .npy aligned with the depth: grasp points only "
+            "on non-zero pixels (an object or workspace mask). Without --mask or --workspace "
+            "the analytic detector finds the table or bin itself and grasps what rests in it."),
+        workspace: str | None = typer.Option(
+            None, "--workspace", help="Box xmin,xmax,ymin,ymax,zmin,zmax in metres in the camera "
+            "frame (x right, y down, z forward): grasp points only inside it."),
     ) -> None:
         """Detect grasps in one RGB-D frame and write them in the camera frame (metres)."""
         from grasplab.detection import Observation
@@ -128,6 +139,10 @@ def register(app: typer.Typer) -> None:
             camera = read_intrinsics(intrinsics, shape)
             detector = _detector(method, top_k, seed, weights, device)
             observation = Observation(depth_m, camera, rgb=color)
+            if mask is not None or workspace is not None:
+                observation = restrict_observation(
+                    observation, None if mask is None else read_pixel_mask(mask, shape),
+                    None if workspace is None else WorkspaceBox.parse(workspace))
         except (InputError, ValueError) as exc:
             typer.echo("error: " + " ".join(str(exc).split()), err=True)  # always one line
             raise typer.Exit(code=2) from exc
@@ -137,6 +152,8 @@ def register(app: typer.Typer) -> None:
         written = _write_outputs(grasps, observation, out, json_out, viz, export_3d,
                                  {"method": method, "latency_s": latency, "depth": str(depth),
                                   "rgb": None if rgb is None else str(rgb),
+                                  "mask": None if mask is None else str(mask),
+                                  "workspace": workspace,
                                   "intrinsics": {k: getattr(camera, k) for k in
                                                  ("fx", "fy", "cx", "cy", "width", "height")}})
         _summary(grasps, latency, method, written)
