@@ -18,6 +18,10 @@ warm-up call) and its grasps are scored with the GraspNet AP protocol
 (``grasplab.evaluation.evaluate_frame``; force closure on the exact meshes, model points from the
 library meshes, poses from the simulation).
 
+User frames (``user_frames.py``, listed first): the analytic detector on frames of
+``grasplab scenes generate`` (the GraspNet rig's views, tray in view) per split, as
+``grasplab detect`` runs it (no mask), with the true object mask and with the tray pose.
+
 Bin-picking (``grasplab.evaluation.binpick.run_binpick``, PLGP §III-E): clearance runs (SR,
 PC) on ``BINPICK_SCENES`` scenes of 5 objects per split in ``BINPICK_SPLITS`` at friction
 μ ∈ ``BINPICK_MU``, top-down PLGP cameras at 640x480.
@@ -40,6 +44,7 @@ from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
+from user_frames import user_frame_benchmark, user_frame_markdown  # noqa: E402
 
 from grasplab.core import CameraIntrinsics  # noqa: E402
 from grasplab.detection import Detector, Observation, build_detector  # noqa: E402
@@ -191,6 +196,7 @@ def main(quick: bool = False) -> dict[str, Any]:
     library = ObjectLibrary()
     num_scenes = 1 if quick else NUM_SCENES
     binpick_scenes = 1 if quick else BINPICK_SCENES
+    user_frames = user_frame_benchmark(1, 2, SEED) if quick else user_frame_benchmark(seed=SEED)
     frames = frame_benchmark(library, num_scenes)
     frames_s = time.perf_counter() - start
     binpick = binpick_benchmark(library, binpick_scenes)
@@ -206,11 +212,12 @@ def main(quick: bool = False) -> dict[str, Any]:
             "machine": {"python": platform.python_version(), "cpu_count": os.cpu_count(),
                         "load_average_1min": os.getloadavg()[0], "numpy": np.__version__},
         },
+        "user_frames": user_frames,
         "frames": frames,
         "binpick": binpick,
         "seconds": {"frames": frames_s, "total": time.perf_counter() - start},
     }
-    results["markdown"] = markdown(results)
+    results["markdown"] = user_frame_markdown(user_frames) + "\n" + markdown(results)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     return results

@@ -15,11 +15,13 @@ all the analytic detector with ``max_grasps = 50`` (``grasplab detect``'s ``--to
 - ``whole frame (no support step)``: grasp points anywhere (``AnalyticDetectorConfig.support =
   None``), the behaviour before the support step, for reference.
 
-Imported by ``bench_detect.py``; runs alone too: ``python benchmarks/user_frames.py [--quick]``.
+Imported by ``bench_detect.py`` (into ``detect.json``); runs alone too:
+``python benchmarks/user_frames.py [--quick]`` writes ``results/detect_user_frames.json``.
 """
 
 from __future__ import annotations
 
+import json
 import tempfile
 import time
 from pathlib import Path
@@ -38,6 +40,7 @@ SPLITS = ("seen", "similar", "novel")
 NUM_SCENES = 2
 VIEWS = 4
 MAX_GRASPS = 50
+RESULTS = Path(__file__).resolve().parent / "results" / "detect_user_frames.json"
 ROWS = ("no mask (grasplab detect)", "true object mask", "tray pose", "whole frame (no support step)")
 
 
@@ -123,4 +126,8 @@ if __name__ == "__main__":
     parser.add_argument("--quick", action="store_true", help="one scene of two views per split")
     args = parser.parse_args()
     outcome = user_frame_benchmark(1, 2) if args.quick else user_frame_benchmark()
-    print(user_frame_markdown(outcome))
+    outcome["markdown"] = user_frame_markdown(outcome)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(outcome, indent=2) + "\n")
+    print(outcome["markdown"])
+    print(f"wrote {RESULTS} in {outcome['seconds']:.0f} s")
