@@ -54,7 +54,9 @@ def test_train_pixel_runs_and_resumes(root: Path, tmp_path: Path) -> None:
     assert "val success" in result.output
     assert (tmp_path / "run" / "checkpoints" / "last.safetensors").is_file()
     meta = json.loads((tmp_path / "run" / "meta.json").read_text())
-    assert meta["seed"] == 0 and meta["grasplab_version"]
+    assert meta["seed"] == 0 and meta["grasplab_version"] and meta["kind"] == "train-pixel"
+    history = json.loads((tmp_path / "run" / "history.json").read_text())
+    assert meta["device"] == "cpu" and "train_quality" in history[0]
     again = runner.invoke(app, _args(root, tmp_path / "run", "--set", "optim.epochs=2"))
     assert again.exit_code == 0, again.output
     assert "resumed after epoch 1" in again.output
@@ -66,6 +68,7 @@ def test_train_pixel_runs_and_resumes(root: Path, tmp_path: Path) -> None:
     [
         (["--set", "optim.bogus=1"], "unknown config key"),
         (["--device", "tpu"], "--device"),
+        (["--device", "cuda:x"], "--device"),
         (["--set", "optim.lr=x"], "optim.lr"),
     ],
 )
@@ -75,17 +78,25 @@ def test_train_pixel_errors(root: Path, tmp_path: Path, extra: list[str], messag
     assert message in result.output
 
 
-def test_export_onnx_command(root: Path, tmp_path: Path) -> None:
+@pytest.mark.slow  # torch.onnx.export takes ~15 s even for a tiny network
+def test_export_onnx_command(tmp_path: Path) -> None:
     pytest.importorskip("onnx")
     pytest.importorskip("onnxscript")
     pytest.importorskip("onnxruntime")
+    from grasplab.models import build_pixel_model
+    from grasplab.training import save_checkpoint
+
     runner = CliRunner()
-    assert runner.invoke(app, _args(root, tmp_path / "run")).exit_code == 0
-    weights = tmp_path / "run" / "checkpoints" / "last.safetensors"
+    weights = save_checkpoint(
+        tmp_path / "run" / "last.safetensors",
+        build_pixel_model("ggcnn2", 1, 4, channels=4),
+        config={"data": {"input_mode": "depth", "depth_scale": 1.0}},
+    )
     result = runner.invoke(app, ["train", "export-onnx", "--weights", str(weights), "--out",
                                  str(tmp_path / "m.onnx"), "--size", "32"])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "m.onnx").is_file() and (tmp_path / "m.json").is_file()
+    assert json.loads((tmp_path / "m.json").read_text())["data"]["input_mode"] == "depth"
     bad = runner.invoke(app, ["train", "export-onnx", "--weights", str(weights),
                               "--out", str(tmp_path / "m.pt")])
     assert bad.exit_code == 2 and ".onnx" in bad.output

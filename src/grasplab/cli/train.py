@@ -1,9 +1,12 @@
 """``grasplab train``: train learned detectors.
 
 - ``grasplab train pixel --config configs/pixel/ggcnn2_depth.yaml --out runs/X [--device cpu|cuda]
-  [--set key=value ...]`` trains the PLGP pixel-level network. The run folder gets the resolved
-  ``config.yaml``, ``meta.json``, ``history.json`` and safetensors checkpoints; rerunning the same
-  command on the same ``--out`` resumes after the last finished epoch.
+  [--set key=value ...]`` trains the PLGP pixel-level network (the generic
+  :class:`grasplab.training.Trainer` on a :class:`grasplab.training.PixelTask`). The run folder gets
+  the resolved ``config.yaml``, ``meta.json`` (kind ``train-pixel``), ``history.json`` and safetensors
+  checkpoints; rerunning the same command on the same ``--out`` resumes after the last finished
+  epoch. Data-parallel: ``torchrun --nproc_per_node 2 --no-python grasplab train pixel ...`` (gloo
+  on CPU, NCCL with ``--device cuda``; ``optim.batch_size`` is the global batch; rank 0 writes).
 - ``grasplab train export-onnx --weights CKPT --out model.onnx`` exports a trained pixel network
   to ONNX (with the ``.json`` spec beside it) for ``grasplab detect --method pixel --weights
   model.onnx``, run by onnxruntime (extra ``grasplab[onnx]``).
@@ -11,6 +14,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 import sys
 from pathlib import Path
 
@@ -26,10 +31,13 @@ train_app = typer.Typer(help="Train learned grasp detectors.", no_args_is_help=T
 def _check_device(device: str) -> None:
     import torch
 
-    if device != "cpu" and not device.startswith("cuda"):
+    if not re.fullmatch(r"cpu|cuda(:\d+)?", device):
         raise ValueError(f"--device must be cpu, cuda or cuda:N, got {device!r}")
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ValueError("--device cuda: no CUDA device is available to torch here")
+    index = int(device.partition(":")[2] or 0)
+    if device.startswith("cuda") and index >= torch.cuda.device_count():
+        raise ValueError(f"--device {device}: torch sees {torch.cuda.device_count()} CUDA device(s)")
 
 
 @train_app.command("pixel")
@@ -45,7 +53,8 @@ def pixel(
 ) -> None:
     """Train (or resume) the PLGP pixel-level grasp network."""
     from grasplab.training.config import load_train_config
-    from grasplab.training.pixel_trainer import PixelTrainer, TrainProgress
+    from grasplab.training.pixel_task import PixelTask
+    from grasplab.training.trainer import Trainer, TrainProgress
 
     try:
         cfg = load_train_config(config, overrides)
@@ -53,8 +62,9 @@ def pixel(
     except (ValueError, FileNotFoundError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(code=2) from exc
+    main_rank = int(os.environ.get("RANK", "0")) == 0  # under torchrun only rank 0 reports
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console) as bar:
+    with Progress(*columns, console=console, disable=not main_rank) as bar:
         tasks: dict[int, TaskID] = {}
 
         def show(event: TrainProgress) -> None:
@@ -67,13 +77,15 @@ def pixel(
                 console.print(f"epoch {event.epoch + 1}/{event.epochs}: validation loss {event.loss:.4f}")
 
         try:
-            result = PixelTrainer(cfg, out, device, command=sys.argv, progress=show).fit()
+            result = Trainer(PixelTask(cfg), cfg, out, device, progress=show, argv=sys.argv).fit()
         except KeyboardInterrupt as exc:
             console.print(f"[yellow]interrupted[/yellow]; rerun the same command to resume from {out}")
             raise typer.Exit(code=130) from exc
         except (ValueError, FileNotFoundError) as exc:
             console.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(code=2) from exc
+    if not main_rank:
+        return
     table = Table(
         title=f"{out} (resumed after epoch {result.resumed_from})" if result.resumed_from else str(out)
     )

@@ -31,6 +31,7 @@ __all__ = [
     "GlobalBatchSampler",
     "average_gradients",
     "broadcast_buffers",
+    "close_distributed",
     "init_distributed",
     "reduce_weighted",
 ]
@@ -38,11 +39,16 @@ __all__ = [
 
 @dataclass(frozen=True)
 class DistContext:
-    """Where this process sits: rank, world size and local rank (1 process: 0, 1, 0)."""
+    """Where this process sits: rank, world size and local rank (1 process: 0, 1, 0).
+
+    ``owns_group`` is True when :func:`init_distributed` created the process group (then
+    :func:`close_distributed` destroys it).
+    """
 
     rank: int = 0
     world_size: int = 1
     local_rank: int = 0
+    owns_group: bool = False
 
     @property
     def active(self) -> bool:
@@ -71,9 +77,16 @@ def init_distributed(device: torch.device) -> tuple[DistContext, torch.device]:
     if device.type == "cuda":
         device = torch.device("cuda", local)
         torch.cuda.set_device(device)
-    if not dist.is_initialized():
+    owns = not dist.is_initialized()
+    if owns:
         dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
-    return DistContext(rank, world, local), device
+    return DistContext(rank, world, local, owns), device
+
+
+def close_distributed(context: DistContext) -> None:
+    """Destroy the process group if :func:`init_distributed` created it."""
+    if context.owns_group and dist.is_initialized():
+        dist.destroy_process_group()
 
 
 class GlobalBatchSampler(Sampler[list[int]]):

@@ -55,6 +55,7 @@ from grasplab.training.distributed import (  # noqa: E402
     GlobalBatchSampler,
     average_gradients,
     broadcast_buffers,
+    close_distributed,
     init_distributed,
     reduce_weighted,
 )
@@ -300,6 +301,12 @@ class Trainer:
     def fit(self) -> TrainResult:
         """Train (or resume) for ``optim.epochs`` epochs; checkpoints after every epoch."""
         self.context, self.device = init_distributed(self.device)
+        try:
+            return self._fit()
+        finally:
+            close_distributed(self.context)
+
+    def _fit(self) -> TrainResult:
         train_set, val_set = self.task.datasets()
         model = self.build_model().to(self.device)
         optimizer = torch.optim.Adam(
