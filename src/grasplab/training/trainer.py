@@ -330,6 +330,7 @@ class Trainer:
             train = self._train_epoch(model, optimizer, train_set, epoch)
             val = self.validate(model, val_set)
             history.append(EpochMetrics(epoch, lr, train, val, time.perf_counter() - tic))
+            logger.info("epoch %d/%d: %s", epoch + 1, self.optim.epochs, history[-1].to_row())
             val_loss = float(val.get("loss", math.nan))
             self._report(TrainProgress("val", epoch, self.optim.epochs, 0, 0, val_loss, dict(val)))
             if self.context.is_main:
