@@ -14,7 +14,7 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[all,dev,onnx]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[all,dev,onnx,ray]"
 	touch $(STAMP)
 
 demo: $(STAMP)
