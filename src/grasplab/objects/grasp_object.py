@@ -34,8 +34,11 @@ from grasplab.objects.urdf import obj_text, urdf_text
 
 logger = logging.getLogger(__name__)
 
-PROCESSING_VERSION = "1"
-"""Bump when processing changes its output; old cache entries are then ignored."""
+PROCESSING_VERSION = "2"
+"""Bump when processing changes its output; old cache entries are then ignored.
+
+2: vertex copies of shells that touch along an edge are moved apart, so that every mesh stays
+watertight once its vertices are merged (issue 13: random_urdfs 343, 378 and teddy)."""
 ENTRY_FORMAT = 1
 _FILES = ("mesh.npz", "visual.obj", "collision.obj", "object.urdf")
 
@@ -190,6 +193,7 @@ def process_geometry(
     mesh = processing.scale_mesh(mesh, s)
     if not mesh.is_watertight or mesh.volume <= 0:
         raise ValueError(f"object {name!r}: processed mesh is not a closed volume")
+    mesh = processing.weld_safe(mesh, name)
     mass, com, inertia = processing.mass_properties(mesh, config.density)
     if source_parts and config.collision == "auto":
         parts = [processing.scale_mesh(p, s) for p in source_parts]

@@ -13,6 +13,15 @@ else the parts are concatenated unmerged. The concatenation is watertight (every
 but keeps the parts' internal faces, and its volume counts overlaps twice (about 1 % on the
 random_urdfs we measured); the union does neither.
 
+A mesh must also stay watertight once vertices at equal positions are merged
+(:func:`is_weld_watertight`), because every mesh reader does that (``trimesh.load``, the
+``textured.obj`` that ``grasplab label objects`` reads). ``manifold3d`` returns a union whose
+shells touch along an edge (or pinch) as a manifold with separate vertex copies at one position;
+merged, that edge bounds four faces (random_urdfs 343 and 378, teddy). :func:`weld_safe`, run on
+the final scaled mesh, moves such copies apart (:func:`separate_coincident_vertices`): each by
+:data:`SEPARATION` (relative to the largest extent: 1 µm for 10 cm) towards the mean of its own
+neighbours, i.e. into its own shell.
+
 Fit rule (:func:`fit_scale`), with e1 <= e2 <= e3 the oriented-bounding-box extents at the
 preferred scale s0 (the source's own size, or ``target_size`` / e3): first
 ``s = clip(s0, MIN_LARGEST_EXTENT / e3, MAX_LARGEST_EXTENT / e3)``, then
@@ -36,6 +45,7 @@ import logging
 
 import numpy as np
 import trimesh
+from scipy.spatial import cKDTree
 
 from grasplab.objects.sources import concatenate
 
@@ -50,6 +60,8 @@ FAR_TOO_BIG = 1.0
 """A user mesh whose largest extent exceeds this (metres, after scale) is rejected."""
 MIN_RELATIVE_VOLUME = 1e-4
 """Volume / oriented-box volume below this is a zero-volume (flat or empty) mesh."""
+SEPARATION = 1e-5
+"""Distance, relative to the largest extent, by which coincident vertex copies are moved apart."""
 
 
 def union_engine() -> str:
@@ -185,11 +197,102 @@ def merge_convex_parts(
     if union_engine() == "manifold":
         merged = trimesh.boolean.union(closed, engine="manifold")
         if merged.is_watertight and merged.volume > 0:
-            # process=False: touching shells may share positions; merging them breaks edges
+            # process=False: touching shells keep separate vertex copies at one position
+            # (see separate_coincident_vertices); merging them here would break edges
             mesh = trimesh.Trimesh(merged.vertices.copy(), merged.faces.copy(), process=False)
             return mesh, closed
         logger.warning("object %r: boolean union failed, concatenating the parts", name)
     return concatenate(closed), closed
+
+
+def separate_coincident_vertices(
+    mesh: trimesh.Trimesh, separation: float = SEPARATION
+) -> trimesh.Trimesh:
+    """A new mesh whose unconnected vertices at (nearly) one position are moved apart.
+
+    Args:
+        mesh: a closed mesh whose touching shells keep separate vertex copies (not modified).
+        separation: distance relative to the largest axis-aligned extent.
+
+    Returns:
+        The same faces; every vertex closer than ``separation * extent`` to another vertex that
+        is not its neighbour moves by that distance towards the mean of its own neighbours (into
+        its own shell). Close vertices joined by an edge stay: welding collapses that edge.
+    """
+    vertices = np.asarray(mesh.vertices, dtype=np.float64)
+    distance = separation * float(np.ptp(vertices, axis=0).max())
+    pairs = np.sort(cKDTree(vertices).query_pairs(distance, output_type="ndarray"), axis=1)
+    edges = np.sort(np.asarray(mesh.edges_unique), axis=1)
+    n = len(vertices)
+    pairs = pairs[~np.isin(pairs[:, 0] * n + pairs[:, 1], edges[:, 0] * n + edges[:, 1])]
+    moved = vertices.copy()
+    neighbors = mesh.vertex_neighbors if len(pairs) else []
+    for i in np.unique(pairs):
+        direction = vertices[neighbors[i]].mean(axis=0) - vertices[i]
+        norm = float(np.linalg.norm(direction))
+        if norm > 0:
+            moved[i] = vertices[i] + direction * (distance / norm)
+    return trimesh.Trimesh(moved, np.asarray(mesh.faces).copy(), process=False)
+
+
+def welded(mesh: trimesh.Trimesh) -> trimesh.Trimesh:
+    """A copy with vertices merged at ``trimesh.tol.merge`` and the faces this collapses removed.
+
+    This is what a mesh reader makes of ``mesh`` (``trimesh.load`` merges vertices).
+    """
+    out = trimesh.Trimesh(
+        np.asarray(mesh.vertices, dtype=np.float64).copy(),
+        np.asarray(mesh.faces, dtype=np.int64).copy(),
+        process=False,
+    )
+    out.merge_vertices()
+    f = out.faces
+    # only faces collapsed by the merge: zero-area slivers with 3 distinct corners close the surface
+    out.update_faces((f[:, 0] != f[:, 1]) & (f[:, 1] != f[:, 2]) & (f[:, 0] != f[:, 2]))
+    out.remove_unreferenced_vertices()
+    return out
+
+
+def is_weld_watertight(mesh: trimesh.Trimesh) -> bool:
+    """Whether ``mesh`` stays watertight once vertices at equal positions are merged.
+
+    Mesh readers merge vertices by position (``trimesh.load`` at ``trimesh.tol.merge``), so a
+    mesh that is watertight only through separate copies of one position (shells touching along
+    an edge) is not watertight once written and read back. ``mesh`` is not modified.
+
+    >>> is_weld_watertight(trimesh.creation.box())
+    True
+    >>> a, b = trimesh.creation.box(), trimesh.creation.box()
+    >>> b = b.apply_translation([1.0, 1.0, 0.0])  # the two unit cubes share one edge
+    >>> is_weld_watertight(concatenate([a, b]))
+    False
+    """
+    out = trimesh.Trimesh(
+        np.asarray(mesh.vertices, dtype=np.float64).copy(),
+        np.asarray(mesh.faces, dtype=np.int64).copy(),
+        process=False,
+    )
+    out.merge_vertices()
+    return bool(out.is_watertight)
+
+
+def weld_safe(mesh: trimesh.Trimesh, name: str) -> trimesh.Trimesh:
+    """``mesh`` if it survives vertex merging, else a repaired copy; ValueError if neither.
+
+    The repair separates touching shells (:func:`separate_coincident_vertices`), then welds
+    (:func:`welded`, which collapses zero-length edges). Call it on the final scaled mesh:
+    merging rounds positions to ``trimesh.tol.merge``, so what merges depends on the scale.
+    """
+    if is_weld_watertight(mesh):
+        return mesh
+    out = welded(separate_coincident_vertices(mesh))
+    if out.is_watertight and out.is_winding_consistent and out.volume > 0:
+        logger.debug("object %r: moved touching shells apart and welded", name)
+        return out
+    raise ValueError(
+        f"object {name!r}: processed mesh is not watertight once vertices at equal positions "
+        "are merged (shells touching along an edge), so it could not be labelled from a file"
+    )
 
 
 def fit_scale(extents: np.ndarray, preferred: float = 1.0) -> float:
