@@ -1,7 +1,12 @@
-"""Workers die with their parent: ``kill -9`` of a job with 2 pool workers leaves no worker."""
+"""Workers die with their parent: ``kill -9`` of a job with 2 workers leaves no worker running.
+
+Local pool workers end through ``PR_SET_PDEATHSIG``; Ray tasks (a local Ray instance started by
+the job) end because Ray ends the tasks of a driver that died.
+"""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import subprocess
@@ -17,7 +22,7 @@ SCRIPT = textwrap.dedent(
     import functools, os, sys, time
     from pathlib import Path
 
-    from grasplab.runtime.engines import LocalEngine
+    from grasplab.runtime.engines import make_engine
     from grasplab.runtime.jobs import Job, run_job
 
 
@@ -27,7 +32,8 @@ SCRIPT = textwrap.dedent(
 
 
     if __name__ == "__main__":
-        run_job(Job("sleepy", (0, 1), functools.partial(shard, sys.argv[1])), LocalEngine(2))
+        engine = make_engine(sys.argv[2], 2)
+        run_job(Job("sleepy", (0, 1), functools.partial(shard, sys.argv[1])), engine)
     """
 )
 
@@ -50,14 +56,13 @@ def _wait_for(condition: object, seconds: float) -> bool:
     return False
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux only")
-def test_kill_9_of_the_parent_leaves_no_worker(tmp_path: Path) -> None:
+def _kill_the_parent_and_check(tmp_path: Path, engine: str) -> None:
     script = tmp_path / "sleepy_job.py"
     script.write_text(SCRIPT)
-    parent = subprocess.Popen([sys.executable, str(script), str(tmp_path)])
+    parent = subprocess.Popen([sys.executable, str(script), str(tmp_path), engine])
     try:
         files = [tmp_path / "pid-0", tmp_path / "pid-1"]
-        assert _wait_for(lambda: all(f.is_file() and f.read_text() for f in files), 60), \
+        assert _wait_for(lambda: all(f.is_file() and f.read_text() for f in files), 120), \
             "the workers never started"
         pids = [int(f.read_text()) for f in files]
         assert parent.pid not in pids and all(_alive(p) for p in pids)
@@ -68,3 +73,16 @@ def test_kill_9_of_the_parent_leaves_no_worker(tmp_path: Path) -> None:
     finally:
         if parent.poll() is None:
             parent.kill()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux only")
+def test_kill_9_of_the_parent_leaves_no_pool_worker(tmp_path: Path) -> None:
+    _kill_the_parent_and_check(tmp_path, "local")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.skipif(importlib.util.find_spec("ray") is None,
+                    reason="ray is not importable: install the extra with pip install 'grasplab[ray]'")
+def test_kill_9_of_the_driver_ends_its_ray_tasks(tmp_path: Path) -> None:
+    _kill_the_parent_and_check(tmp_path, "ray")
