@@ -48,15 +48,28 @@ def version() -> None:
 
 @app.command()
 def info(path: Path = typer.Argument(..., help="A GraspGroup .npy file (graspnetAPI layout).")) -> None:
-    """Summarize a grasp file: count, score range, widths, depths and frame sanity."""
-    from grasplab.core import GraspGroup, summarize_grasps
+    """Summarize a grasp file: count, score range, widths, depths and plausibility findings.
 
+    Exit code 1 when the file holds impossible values (problems), 2 when it cannot be read;
+    implausible but legal values are listed as warnings.
+    """
+    import numpy as np
+
+    from grasplab.core import GraspGroup, summarize_grasps
+    from grasplab.core.plausibility import grasp_findings
+
+    if path.is_file() and path.stat().st_size == 0:
+        console.print(f"[red]error:[/red] {path} is empty (0 bytes); expected a grasp .npy file")
+        raise typer.Exit(code=2)
     try:
         group = GraspGroup.from_npy(path, validate=False)
-    except (OSError, ValueError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
+    except (OSError, ValueError, EOFError) as exc:  # EOFError: truncated file
+        console.print(f"[red]error:[/red] {path}: cannot read a grasp array ({exc})")
         raise typer.Exit(code=2) from exc
     summary = summarize_grasps(group)
+    found = grasp_findings(np.asarray(group))
+    summary["problems"] = "; ".join(found.errors) or "none"
+    summary["warnings"] = "; ".join(found.warnings) or "none"
     table = Table(title=f"{path} ({len(group)} grasps)")
     table.add_column("quantity")
     table.add_column("value", justify="right")
