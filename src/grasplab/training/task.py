@@ -8,6 +8,10 @@ a 6-DoF detector, a contrastive pretext task (no labels: its batches are pairs o
 tactile encoder (with a momentum encoder updated in :meth:`TrainTask.after_step`) are each one
 more task. :class:`TaskBase` gives the optional hooks their defaults.
 
+State a task updates itself and that must survive a resume (a momentum encoder, a queue of
+negatives) belongs in the model, as frozen parameters (``requires_grad=False``: the optimizer
+skips them) or buffers, so that checkpoints carry it; the task updates it in ``after_step``.
+
 Randomness: the Trainer seeds model initialisation (``build_model`` may draw from torch's global
 RNG; the Trainer runs it inside ``torch.random.fork_rng`` seeded from the config), shuffles with a
 ``torch.Generator`` derived from ``(seed, epoch)`` and calls :meth:`TrainTask.set_epoch` so the

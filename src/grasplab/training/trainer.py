@@ -309,9 +309,8 @@ class Trainer:
     def _fit(self) -> TrainResult:
         train_set, val_set = self.task.datasets()
         model = self.build_model().to(self.device)
-        optimizer = torch.optim.Adam(
-            model.parameters(), lr=self.optim.lr, weight_decay=self.optim.weight_decay
-        )
+        trainable = [p for p in model.parameters() if p.requires_grad]  # not frozen momentum encoders
+        optimizer = torch.optim.Adam(trainable, lr=self.optim.lr, weight_decay=self.optim.weight_decay)
         start, history = self._resume(model, optimizer)
         if self.context.is_main:
             extra = {
