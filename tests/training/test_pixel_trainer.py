@@ -166,3 +166,22 @@ def test_trained_checkpoint_drives_the_detector(root: Path, tmp_path: Path) -> N
     )
     group = detector.detect(Observation(depth, intrinsics, rgb=rgb))
     assert 0 < len(group) <= 50 and group.invalid_rows() == []
+
+
+def test_pixel_curve_matches_the_former_loop(tmp_path: Path) -> None:
+    """Known answer: the loss curve the former PixelTrainer (commit c8d0640) gave on this root."""
+    root = _synthetic().write_root(tmp_path / "root", num_scenes=3, frames_per_scene=3)
+    cfg = load_train_config(
+        None,
+        [f"data.root={root}", "data.crop_size=32", "data.max_translation=4", "model.channels=8",
+         "optim.batch_size=2", "optim.epochs=3", "data.val_fraction=0.34"],
+    )
+    torch.manual_seed(4321)
+    state = torch.random.get_rng_state()
+    result = PixelTrainer(cfg, tmp_path / "run").fit()
+    assert torch.equal(torch.random.get_rng_state(), state)  # no global seeding
+    former = [(1.0356650352478027, 1.0185701847076416), (0.996153712272644, 1.0175408919652302),
+              (1.0335060358047485, 1.0164637168248494)]
+    assert [(m.train_loss, m.val_loss) for m in result.history] == [
+        (pytest.approx(a, rel=1e-4), pytest.approx(b, rel=1e-4)) for a, b in former
+    ]
