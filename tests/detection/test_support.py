@@ -161,7 +161,7 @@ def test_bad_points(points: np.ndarray) -> None:
 
 
 @pytest.mark.parametrize("kwargs", [{"voxel_size": 0.0}, {"min_area": -1.0}, {"max_planes": 0},
-                                    {"link_factor": 20.0},
+                                    {"link_factor": 20.0}, {"footprint_slack": -0.01},
                                     {"horizontal_tolerance": 0.6, "min_wall_tilt": 0.5}])
 def test_bad_config(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError):

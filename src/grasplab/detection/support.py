@@ -10,12 +10,14 @@ on the support:
    connected patch of its inliers, drop it if its area is below ``min_area`` and repeat;
 2. "up" is the direction of the largest total area of mutually parallel planes (the table
    and a bin floor), oriented towards the camera;
-3. supports are the near-horizontal planes within ``support_step`` of the lowest one; walls are
-   the tilted planes that are long (``min_wall_length`` along the support) and rise at least
-   ``min_wall_height`` above the top support;
+3. supports are the near-horizontal planes within ``support_step`` of the lowest one (the top
+   support is the highest of them with ``min_support_area``: a bin's floor); walls are the
+   tilted planes that are long (``min_wall_length`` across up) and rise at least
+   ``min_wall_height`` above the top support; other planes are faces of objects;
 4. a point rests inside or on the support when it is on no support or wall, lies
-   ``min_height`` above the top support and ``wall_margin`` on the inner side of every wall
-   (the side that holds the objects).
+   ``min_height`` above the top support, ``wall_margin`` on the inner side of every wall (the
+   side of the floor they bound) and over the footprint of the top support and the walls (the
+   convex hull of their points: a table's far parts and a bin's outer faces lie beyond it).
 
 Without a wall (objects on a table) step 4 reduces to "above the table". Frames: all points
 in one frame (the camera frame in the detectors, camera centre at the origin), metres.
@@ -39,11 +41,11 @@ from grasplab.detection.cloud import fit_plane, voxel_downsample
 logger = logging.getLogger(__name__)
 
 #: Plane kinds, in the order :class:`SupportResult` lists them.
-_KINDS = ("support", "wall", "rim", "other")
+_KINDS = ("support", "wall", "other")
 
 _POSITIVE = ("voxel_size", "threshold", "min_area", "min_support_area", "support_step", "min_height",
              "min_wall_length", "min_wall_height", "wall_margin", "horizontal_tolerance",
-             "min_wall_tilt", "footprint_margin")
+             "min_wall_tilt")
 
 
 @dataclass(frozen=True)
@@ -68,8 +70,9 @@ class SupportConfig:
             flat face).
         min_wall_height: a wall reaches at least this high above the top support.
         wall_margin: a resting point lies at least this far on the inner side of every wall.
-        footprint_margin: a resting point projects at least this far inside the convex hull
-            of the top support's points (a bin's floor ends at its walls).
+        footprint_slack: a resting point projects at most this far outside the convex hull
+            of the top support's and the walls' points (a bin ends at its walls; objects
+            hide some of its floor).
         link_factor: points closer than ``link_factor * voxel_size`` are connected.
     """
 
@@ -87,7 +90,7 @@ class SupportConfig:
     min_wall_length: float = 0.15
     min_wall_height: float = 0.04
     wall_margin: float = 0.01
-    footprint_margin: float = 0.005
+    footprint_slack: float = 0.03
     link_factor: float = 2.5
 
     def __post_init__(self) -> None:
@@ -99,6 +102,8 @@ class SupportConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name}: expected an integer >= 1, got {value!r}")
+        if not (isinstance(self.footprint_slack, int | float) and 0 <= self.footprint_slack < np.inf):
+            raise ValueError(f"footprint_slack: expected metres >= 0, got {self.footprint_slack!r}")
         if not 1.0 <= self.link_factor <= 10.0:
             raise ValueError(f"link_factor: expected a number in [1, 10], got {self.link_factor!r}")
         if self.horizontal_tolerance >= self.min_wall_tilt:
@@ -168,21 +173,28 @@ def _largest_patch(points: np.ndarray, link: float) -> np.ndarray:
 
 
 def _refine(
-    pts: np.ndarray, normal: np.ndarray, offset: float, threshold: float,
-) -> tuple[np.ndarray, float, np.ndarray]:
-    """Refit a plane by least squares on its inliers within ``threshold / 2``, twice.
+    pts: np.ndarray, normal: np.ndarray, offset: float, threshold: float, iterations: int = 3,
+) -> tuple[np.ndarray, float]:
+    """Refit a plane by least squares on the points within ``threshold / 4`` of it, repeatedly.
 
-    A RANSAC plane through a wide inlier band may tilt by degrees on a thin patch. Returns
-    the plane and its inliers within ``threshold``.
+    Args:
+        pts: (N, 3) points of one connected patch.
+        normal: (3,) unit normal of the initial plane.
+        offset: its offset (``normal · p + offset = 0``).
+        threshold: the RANSAC inlier distance.
+        iterations: refits.
+
+    Returns:
+        ``(normal, offset)`` of the refined plane.
     """
-    for _ in range(2):
+    for _ in range(iterations):
         core = np.abs(pts @ normal + offset) < threshold / 4
         if core.sum() < 3:
             break
         centre = pts[core].mean(axis=0)
         _, _, vt = np.linalg.svd(pts[core] - centre, full_matrices=False)
         normal, offset = vt[-1], -float(vt[-1] @ centre)
-    return normal, offset, np.abs(pts @ normal + offset) < threshold
+    return normal, offset
 
 
 def extract_planes(
@@ -214,9 +226,14 @@ def extract_planes(
                                                 max_points=cfg.max_score_points)
         except ValueError:  # collinear remainder
             break
-        normal, offset, inliers = _refine(pts[free], normal, offset, cfg.threshold)
+        link = cfg.link_factor * cfg.voxel_size
         members = free[inliers]
-        members = members[_largest_patch(pts[members], cfg.link_factor * cfg.voxel_size)]
+        members = members[_largest_patch(pts[members], link)]
+        # RANSAC may tilt a plane to catch a far patch too (a bin floor and the table beyond
+        # its walls): refit on the largest patch alone, then take its inliers again
+        normal, offset = _refine(pts[members], normal, offset, cfg.threshold)
+        members = free[np.abs(pts[free] @ normal + offset) < cfg.threshold]
+        members = members[_largest_patch(pts[members], link)]
         if len(members) < min_voxels:
             misses += 1  # the best plane is fragmented: try again with new hypotheses
             continue
@@ -247,7 +264,7 @@ def _classify(
     pts: np.ndarray, planes: list[tuple[np.ndarray, float, float]], label: np.ndarray,
     cfg: SupportConfig,
 ) -> tuple[list[Plane], np.ndarray, int, np.ndarray]:
-    """Label each plane support / wall / rim / other.
+    """Label each plane support / wall / other.
 
     Returns:
         The planes (input order), up, the index of the top support and a (P,) bool of the
@@ -284,8 +301,9 @@ def _classify(
         members = pts[label == i]
         rise = float((members @ top_plane[0] + top_plane[1]).max())
         kind = "other"
-        if rise >= cfg.min_wall_height and _horizontal_length(members, up) >= cfg.min_wall_length:
-            kind = "wall" if tilt[i] >= cfg.min_wall_tilt else "rim"
+        if (tilt[i] >= cfg.min_wall_tilt and rise >= cfg.min_wall_height
+                and _horizontal_length(members, up) >= cfg.min_wall_length):
+            kind = "wall"
         sign = 1.0 if float(inside @ normal + offset) >= 0 else -1.0
         result.append(Plane(sign * normal, sign * float(offset), area_i, kind))
     return result, up, top, top_level
@@ -299,11 +317,12 @@ def _oriented(plane: tuple[np.ndarray, float, float], up: np.ndarray) -> tuple[n
 
 
 def _over_footprint(
-    points: np.ndarray, support: np.ndarray, up: np.ndarray, margin: float,
+    points: np.ndarray, support: np.ndarray, up: np.ndarray, slack: float,
 ) -> np.ndarray:
     """(N,) bool: points whose projection along ``up`` lies in the support's convex hull.
 
-    The hull is shrunk by ``margin``; all True when it is degenerate.
+    The hull is grown by ``slack`` (objects hide the floor behind them); all True when it is
+    degenerate.
     """
     axis = np.linalg.svd(np.eye(3) - np.outer(up, up))[0][:, :2]  # two axes across up
     try:
@@ -311,7 +330,7 @@ def _over_footprint(
     except QhullError:
         return np.ones(len(points), dtype=bool)
     flat = points @ axis
-    return np.asarray(np.all(flat @ hull.equations[:, :2].T + hull.equations[:, 2] < -margin,
+    return np.asarray(np.all(flat @ hull.equations[:, :2].T + hull.equations[:, 2] < slack,
                              axis=1))
 
 
@@ -352,8 +371,10 @@ def find_support(
     ordered = tuple(kinds[i] for i in order)
     obstacle = np.isin(plane_of, [i for i, p in enumerate(ordered) if p.kind != "other"])
     resting = ~obstacle & (kinds[top].distance(pts) > cfg.min_height)
-    floor = np.isin(label, np.flatnonzero(top_level))  # the top support, maybe in pieces
-    resting[resting] = _over_footprint(pts[resting], centroids[floor], up, cfg.footprint_margin)
+    # the bin: its floor (maybe in pieces) and walls; objects may lean on the sloping walls
+    walls = np.array([p.kind == "wall" for p in kinds])
+    floor = np.isin(label, np.flatnonzero(top_level | walls))
+    resting[resting] = _over_footprint(pts[resting], centroids[floor], up, cfg.footprint_slack)
     for wall in (p for p in ordered if p.kind == "wall"):
         resting &= wall.distance(pts) > cfg.wall_margin
     logger.debug("support: %d planes (%s), %d of %d points resting", len(ordered),
