@@ -203,3 +203,21 @@ def test_a_failing_scene_does_not_stop_the_others(tmp_path: Path, monkeypatch: p
     monkeypatch.setattr(generate, "_job", real_job)
     again = generate_dataset(tmp_path, **JOB)
     assert again.generated == (0,) and again.skipped == (1,) and again.failed == ()
+
+
+def test_a_rerun_removes_leftovers_of_a_killed_run_and_records_the_job(dataset: Path, tmp_path: Path) -> None:
+    from grasplab.runtime.jobs import read_job_manifest
+
+    root = tmp_path / "copy"
+    shutil.copytree(dataset, root)
+    leftovers = [root / "scenes/.tmp-scene_0007-0123abcd", root / "models/.tmp-042-0123abcd"]
+    for folder in leftovers:
+        (folder / "sub").mkdir(parents=True)
+    (root / ".grasplab_dataset.json.0123abcd.tmp").write_text("{")
+    summary = generate_dataset(root, **JOB)
+    assert summary.generated == () and summary.skipped == (0, 1) and summary.failed == ()
+    assert not any(p.exists() for p in leftovers) and not list(root.glob(".*.tmp"))
+    manifest = read_job_manifest(root, "scenes")
+    assert manifest is not None and manifest["state"] == "complete" and manifest["num_shards"] == 2
+    dataset_config = json.loads((root / MANIFEST_NAME).read_text())["config"]
+    assert manifest["fingerprint"] == {"seed": 7, "config": dataset_config}
