@@ -21,6 +21,7 @@ have exactly μ (object-object contacts have μ²).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -205,7 +206,8 @@ def _static_bodies(world: World) -> set[int]:
 
 
 def execute_grasp(world: World, hand: SimGripper, grasp: GraspGroup | np.ndarray,
-                  config: ExecutionConfig | None = None) -> GraspOutcome:
+                  config: ExecutionConfig | None = None, *,
+                  observer: Callable[[str], None] | None = None) -> GraspOutcome:
     """Execute one grasp (world frame) and return whether it lifted an object.
 
     The world is left as the trial leaves it (a lifted object hangs in the closed hand); the
@@ -218,6 +220,9 @@ def execute_grasp(world: World, hand: SimGripper, grasp: GraspGroup | np.ndarray
         hand: the floating gripper of ``world``.
         grasp: one grasp, a 1-row ``GraspGroup`` or a (17,) row, in the world frame.
         config: trial settings.
+        observer: called with ``"before_contact"`` (jaws open at the grasp pose), ``"closed"``
+            (jaws closed, before lifting) and ``"lifted"`` (after the hold) as the trial reaches
+            them, e.g. to read tactile sensors from the physics state.
 
     Returns:
         :class:`GraspOutcome`.
@@ -240,7 +245,11 @@ def execute_grasp(world: World, hand: SimGripper, grasp: GraspGroup | np.ndarray
     trial.wait(0.02)
     if np.linalg.norm(hand.tip_pose()[:3, 3] - T_tip[:3, 3]) > cfg.approach_tolerance:
         return GraspOutcome(False, None, "collision_on_approach", trial.steps)
+    if observer is not None:
+        observer("before_contact")
     trial.close()
+    if observer is not None:
+        observer("closed")
     body = trial.held_object()
     if body is None:
         return GraspOutcome(False, None, "empty", trial.steps)
@@ -249,6 +258,8 @@ def execute_grasp(world: World, hand: SimGripper, grasp: GraspGroup | np.ndarray
     T_lift[2, 3] += cfg.lift_height
     trial.move(hand.tip_pose(), T_lift, cfg.lift_speed, guard=False)
     trial.wait(cfg.hold_time)
+    if observer is not None:
+        observer("lifted")
     held = trial.held_object()
     if held is not None and trial.body_height(held) - trial.start_heights[held] >= cfg.success_rise:
         return GraspOutcome(True, trial.objects[held], "success", trial.steps, turned)
