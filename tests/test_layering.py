@@ -27,6 +27,7 @@ STAGES = (
     "training",
     "detection",
     "execution",
+    "tactile",
     "evaluation",
 )
 EDGE = ("viz", "cli")  # may import any stage; nothing but the edge imports them

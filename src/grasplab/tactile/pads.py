@@ -1,0 +1,209 @@
+"""GelSight pads on the simulated gripper: from the PyBullet state to pressed height maps.
+
+The simulation glue of :mod:`grasplab.tactile`; the optics (height map → image) live in
+:mod:`grasplab.tactile.optics`.
+
+Pads: one on each finger's inner face (the face at ``y = ∓q`` of the tip frame, ``q`` the finger
+joint value, :mod:`grasplab.execution.sim_gripper`), centred ``config.pad_offset`` behind the
+fingertip and at mid-height. The pad frame (:mod:`grasplab.tactile.config`) has +z from the gel
+toward the other finger and image columns (x) along the tip frame's x (toward the fingertip); for
+the left pad image rows (y) run along the tip frame's -z, for the right pad along +z.
+
+A reading at any moment of an episode:
+
+1. the finger's contacts (``getContactPoints`` of its link with object bodies) give the normal
+   force and the friction force; no contact, no imprint;
+2. the touching objects' meshes are ray cast (Embree, :class:`grasplab.labels.MeshRayCaster`)
+   along the pad normal from just behind the gel face, at their current poses, one ray every
+   ``raycast_stride`` pixels, giving the object's distance ``d`` to the gel face;
+3. if the closest point is within ``contact_tolerance`` of the face (else the contact lies
+   outside the pad), the gel is pressed by the depth at which its foundation pressure balances
+   the normal force (:func:`~grasplab.tactile.optics.pressing_depth`); the shear is the friction
+   force over the gel's tangential stiffness.
+
+Metres, newtons.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from grasplab.core import GripperModel, check_transform, make_transform
+from grasplab.core.validation import RngLike, as_rng
+from grasplab.execution.sim_gripper import SimGripper
+from grasplab.labels.raycast import MeshRayCaster
+from grasplab.scenes import World
+from grasplab.tactile.config import GelSightConfig
+from grasplab.tactile.optics import _upsample, press, pressing_depth, render_tactile
+
+__all__ = ["SIDES", "GelSightSensor", "PadReading", "pad_pose"]
+
+#: The two pads, in the order of every pair returned here (finger links 0 and 1).
+SIDES = ("left", "right")
+
+
+def pad_pose(T_world_tip: np.ndarray, finger_position: float, side: str,
+             config: GelSightConfig) -> np.ndarray:
+    """(4, 4) ``T_world_pad`` of one pad (module docstring for the frame).
+
+    Args:
+        T_world_tip: (4, 4) the gripper's tip-frame pose.
+        finger_position: the finger's joint value ``q`` (m): its inner face is at ``y = ∓q``.
+        side: ``"left"`` or ``"right"``.
+        config: the pad (its offset behind the fingertip).
+
+    Returns:
+        (4, 4) float64 pose of the pad frame in the world.
+
+    >>> T = pad_pose(np.eye(4), 0.03, "left", GelSightConfig())
+    >>> T[:3, 3].round(4).tolist(), T[:3, 2].tolist()
+    ([-0.0095, -0.03, 0.0], [0.0, 1.0, 0.0])
+    """
+    T = check_transform(T_world_tip, "T_world_tip")
+    if side not in SIDES:
+        raise ValueError(f"side: expected one of {SIDES}, got {side!r}")
+    sign = -1.0 if side == "left" else 1.0
+    x_axis, z_axis = np.array([1.0, 0.0, 0.0]), np.array([0.0, -sign, 0.0])
+    R_tip_pad = np.column_stack([x_axis, np.cross(z_axis, x_axis), z_axis])
+    t_tip_pad = np.array([-config.pad_offset, sign * float(finger_position), 0.0])
+    return T @ make_transform(R_tip_pad, t_tip_pad)
+
+
+@dataclass(frozen=True)
+class PadReading:
+    """What one pad feels at one moment.
+
+    Attributes:
+        side: ``"left"`` or ``"right"``.
+        T_world_pad: (4, 4) pad pose.
+        normal_force: total normal force of the objects on the finger (N).
+        shear: (2,) tangential gel displacement in the pad's x and y (m).
+        depth: pressing depth (m), 0 without an imprint.
+        height: (H, W) float32 raw indentation (m), zeros without an imprint.
+        object_ids: grasplab ids of the objects touching the finger.
+    """
+
+    side: str
+    T_world_pad: np.ndarray
+    normal_force: float
+    shear: np.ndarray
+    depth: float
+    height: np.ndarray
+    object_ids: tuple[int, ...]
+
+
+class GelSightSensor:
+    """Two GelSight pads on a :class:`SimGripper` (module docstring).
+
+    Args:
+        config: the pads.
+        gripper: the gripper geometry; the pad must fit on its fingers.
+
+    Raises:
+        ValueError: the pad is longer than the finger or taller than it.
+    """
+
+    def __init__(self, config: GelSightConfig | None = None,
+                 gripper: GripperModel | None = None) -> None:
+        self.config = config or GelSightConfig()
+        self.gripper = gripper or GripperModel()
+        width, height = self.config.pad_size
+        offset = self.config.pad_offset
+        if offset - width / 2 < 0 or offset + width / 2 > self.gripper.finger_length:
+            raise ValueError(f"GelSightSensor: a pad {width} m long centred {offset} m behind the "
+                             f"fingertip does not fit on a {self.gripper.finger_length} m finger")
+        if height > self.gripper.height:
+            raise ValueError(f"GelSightSensor: a pad {height} m tall does not fit on a "
+                             f"{self.gripper.height} m tall finger")
+        self._casters: dict[int, tuple[object, MeshRayCaster]] = {}
+        cfg = self.config
+        stride = cfg.raycast_stride
+        if stride & (stride - 1) or any(r % stride for r in cfg.resolution):
+            stride = 1
+        self._stride = stride
+        x, y = cfg.pixel_coordinates()
+        xs = x.reshape(-1, stride).mean(axis=1)
+        ys = y.reshape(-1, stride).mean(axis=1)
+        xx, yy = np.meshgrid(xs, ys)
+        self._grid = np.stack([xx.ravel(), yy.ravel(), np.zeros(xx.size)], axis=1)
+        self._grid_shape = xx.shape
+
+    def pad_poses(self, hand: SimGripper) -> tuple[np.ndarray, np.ndarray]:
+        """(4, 4) ``T_world_pad`` of the left and right pads at the hand's current state."""
+        p = hand.world.p
+        states = p.getJointStates(hand.body, [0, 1], physicsClientId=hand.world.client)
+        T = hand.tip_pose()
+        return (pad_pose(T, states[0][0], "left", self.config),
+                pad_pose(T, states[1][0], "right", self.config))
+
+    def read(self, world: World, hand: SimGripper) -> tuple[PadReading, PadReading]:
+        """Read both pads from the current physics state (module docstring).
+
+        Call after a simulation step: PyBullet reports the forces of the last step.
+        """
+        if hand.world is not world:
+            raise ValueError("hand: the SimGripper belongs to another World")
+        poses = self.pad_poses(hand)
+        return (self._read_pad(world, hand, 0, poses[0]), self._read_pad(world, hand, 1, poses[1]))
+
+    def render(self, world: World, hand: SimGripper, rng: RngLike = None) -> np.ndarray:
+        """(2, H, W, 3) float32 images of the left and right pads now (noise from ``rng``)."""
+        gen = as_rng(rng)
+        return np.stack([render_tactile(r.height, self.config, shear=r.shear, rng=gen)
+                         for r in self.read(world, hand)])
+
+    def _read_pad(self, world: World, hand: SimGripper, link: int,
+                  T_world_pad: np.ndarray) -> PadReading:
+        cfg = self.config
+        bodies = {world.body_id(oid): oid for oid in world.object_ids}
+        force, friction, touching = 0.0, np.zeros(3), set()
+        for c in world.p.getContactPoints(bodyA=hand.body, linkIndexA=link,
+                                          physicsClientId=world.client):
+            if int(c[2]) in bodies:
+                touching.add(bodies[int(c[2])])
+                force += float(c[9])
+                friction += float(c[10]) * np.asarray(c[11]) + float(c[12]) * np.asarray(c[13])
+        shear_world = T_world_pad[:3, :3].T @ friction
+        shear = shear_world[:2] / cfg.shear_stiffness
+        norm = float(np.linalg.norm(shear))
+        if norm > cfg.max_shear:
+            shear *= cfg.max_shear / norm
+        empty = np.zeros(cfg.image_shape, dtype=np.float32)
+        ids = tuple(sorted(touching))
+        if not touching or force <= 0:
+            return PadReading(SIDES[link], T_world_pad, force, np.zeros(2), 0.0, empty, ids)
+        distance = self._object_distance(world, ids, T_world_pad)
+        closest = float(distance.min())
+        if not closest <= cfg.contact_tolerance:
+            return PadReading(SIDES[link], T_world_pad, force, np.zeros(2), 0.0, empty, ids)
+        gap = distance - closest
+        depth = pressing_depth(gap, force, (self._stride * cfg.pixel_pitch) ** 2, cfg)
+        height = press(_upsample(gap, self._stride), depth, cfg.gel_thickness)
+        return PadReading(SIDES[link], T_world_pad, force, shear, depth, height, ids)
+
+    def _object_distance(self, world: World, object_ids: tuple[int, ...],
+                         T_world_pad: np.ndarray) -> np.ndarray:
+        """(h, w) distance (m) from the gel face to the nearest object along +z, inf if none."""
+        cfg = self.config
+        back = cfg.gel_thickness + cfg.contact_tolerance
+        reach = back + cfg.gel_thickness + cfg.contact_tolerance
+        origins_pad = self._grid - np.array([0.0, 0.0, back])
+        best = np.full(len(origins_pad), np.inf)
+        meshes = {pm.label - 1: pm for pm in world.posed_meshes(include_static=False)}
+        for oid in object_ids:
+            posed = meshes[oid]
+            T_mesh_pad = np.linalg.inv(posed.T_world_mesh) @ T_world_pad
+            origins = origins_pad @ T_mesh_pad[:3, :3].T + T_mesh_pad[:3, 3]
+            direction = np.broadcast_to(T_mesh_pad[:3, 2], origins.shape)
+            hits = self._caster(oid, posed.mesh).first_hits(origins, direction, reach)
+            best = np.minimum(best, hits.distances - back)
+        return best.reshape(self._grid_shape)
+
+    def _caster(self, object_id: int, mesh: object) -> MeshRayCaster:
+        cached = self._casters.get(object_id)
+        if cached is None or cached[0] is not mesh:
+            cached = (mesh, MeshRayCaster(mesh))
+            self._casters[object_id] = cached
+        return cached[1]
