@@ -85,6 +85,11 @@ def ap_command(
     engine: str = typer.Option(
         "local", "--engine", help="local (process pool) or ray (RAY_ADDRESS or a local Ray)."
     ),
+    backend: str = typer.Option(
+        "reference", "--backend",
+        help="Force closure: reference (graspnetAPI's SDF contact search, models/%03d/textured.sdf "
+        "or computed) or exact (ray casting on the mesh).",
+    ),
 ) -> None:
     """Score grasp dumps with the GraspNet-1Billion AP protocol (reference rules)."""
     from grasplab._optional import MissingExtraError
@@ -95,7 +100,9 @@ def ap_command(
         console.print("[red]error:[/red] give exactly one of --split or --scenes")
         raise typer.Exit(code=2)
     try:
-        evaluator = APEvaluator(root, camera)
+        from grasplab.evaluation.frame import APConfig
+
+        evaluator = APEvaluator(root, camera, APConfig(fc_backend=backend))
         ids = evaluator.scene_ids_of_split(split) if split else parse_scene_ids(scenes or "")
         total = evaluator.num_frames(ids)
         with Progress(

@@ -10,9 +10,13 @@ The steps are those of the reference evaluation (graspnetAPI 1.2.11 ``eval_scene
 4. at most 10 grasps per object, then those reaching the 50th-highest pooled confidence;
 5. collision and empty checks against the voxel model points of all objects plus the table grid,
    cropped to the assigned object's bounding box ± 5 cm;
-6. force closure on the exact object mesh (instead of the reference's SDF): the jaw line is at
-   the fingertips, ``c = P^-1 (t + depth R[:, 0])``, axis ``P_R^T R[:, 1]``; the score is the
-   smallest passing mu in {0.2, ..., 1.2}, else -1, and -1 for colliding or empty grasps;
+6. force closure, by the backend ``APConfig.fc_backend``: ``"reference"`` (the default of
+   ``grasplab eval ap``; the library default stays ``"exact"``) closes the
+   jaws on the object's signed distance field as graspnetAPI's Dex-Net code does
+   (:mod:`grasplab.evaluation.reference_fc`); ``"exact"`` ray-casts the exact object mesh. Both
+   put the jaw line at the fingertips, ``c = P^-1 (t + depth R[:, 0])``, axis
+   ``P_R^T R[:, 1]``; the score is the smallest passing mu in {0.2, ..., 1.2}, else -1, and -1
+   for colliding or empty grasps;
 7. the scored grasps sorted by confidence give the (50, 6) Precision@k matrix.
 
 Ties: the reference sorts with unstable sorts (C++ ``std::sort`` in NMS, numpy quicksort), so
@@ -44,7 +48,10 @@ from grasplab.evaluation.precision import MU_GRID, TOP_K, precision_at_k
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["APConfig", "FrameResult", "evaluate_frame", "sanitize_grasp_array"]
+__all__ = ["FC_BACKENDS", "APConfig", "FrameResult", "evaluate_frame", "sanitize_grasp_array"]
+
+#: Force-closure backends: graspnetAPI's SDF contact search, or ray casting on the exact mesh.
+FC_BACKENDS = ("reference", "exact")
 
 
 @dataclass(frozen=True)
@@ -64,6 +71,8 @@ class APConfig:
         rotation_atol: tolerance of the rotation validity check.
         fast_collision: gather candidate points per gripper (True) or crop and test the whole
             scene per object (False, the direct transcription; same flags, slower).
+        fc_backend: force closure ``"reference"`` (graspnetAPI's contact search on each
+            object's SDF) or ``"exact"`` (ray casting on the exact mesh).
     """
 
     max_width: float = 0.1
@@ -77,6 +86,13 @@ class APConfig:
     gripper: GripperModel = field(default_factory=GripperModel)
     rotation_atol: float = ROTATION_ATOL
     fast_collision: bool = True
+    fc_backend: str = "exact"
+
+    def __post_init__(self) -> None:
+        if self.fc_backend not in FC_BACKENDS:
+            raise ValueError(
+                f"unknown force-closure backend {self.fc_backend!r}; expected one of {FC_BACKENDS}"
+            )
 
 
 @dataclass(frozen=True)
@@ -197,7 +213,8 @@ def evaluate_frame(
     collision, empty = flags(selected, owner, scene, cfg.gripper, cfg.crop_margin)
     scores = np.full(len(selected), -1.0)
     usable = ~(collision | empty)
-    scores[usable] = _force_closure_scores(selected[usable], owner[usable], scene, cfg)
+    fc_scores = _reference_scores if cfg.fc_backend == "reference" else _force_closure_scores
+    scores[usable] = fc_scores(selected[usable], owner[usable], scene, cfg)
     order = np.argsort(-selected[:, 0], kind="stable")
     object_ids = np.array([m.object_id for m in scene.models], dtype=np.int64)
     return FrameResult(
@@ -225,6 +242,20 @@ def _num_rows(grasps: Any, fallback: int) -> int:
     if len(shape) == 1:
         return int(shape[0] == GRASP_ARRAY_LEN)
     return fallback
+
+
+def _reference_scores(
+    grasps: np.ndarray, owner: np.ndarray, scene: FrameScene, cfg: APConfig
+) -> np.ndarray:
+    """Smallest force-closure mu of each grasp by graspnetAPI's SDF contact search, -1 if none."""
+    from grasplab.evaluation.reference_fc import reference_scores
+
+    if len(grasps) == 0:
+        return np.full(0, -1.0)
+    fields = [m.signed_distance for m in scene.models]
+    return reference_scores(
+        grasps, owner, scene.T_cam_obj, fields, np.asarray(cfg.mu_grid, dtype=np.float64)
+    )
 
 
 def _force_closure_scores(

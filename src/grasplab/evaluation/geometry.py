@@ -1,7 +1,8 @@
 """Object and frame geometry of the AP evaluation, built once per object / scene and reused.
 
-- :class:`ObjectModel`: one object's 8 mm voxel model points (model frame), their KD-tree and the
-  exact mesh used for force closure.
+- :class:`ObjectModel`: one object's 8 mm voxel model points (model frame), their KD-tree, the
+  exact mesh used for the ``exact`` force closure and the signed distance field used for the
+  ``reference`` one (the dataset's ``textured.sdf``, else computed from the mesh on first use).
 - :class:`SceneObjects`: the objects of one scene plus a single ray caster over all their meshes.
   Each mesh is placed, in its own model frame, at a private offset far from the others (a 3-D
   grid with a spacing larger than any object plus any jaw travel), so that one batched Embree
@@ -24,6 +25,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from grasplab.evaluation.voxel import TableGrid, voxel_down_sample
+from grasplab.objects.sdf import SignedDistanceField, compute_sdf
 
 __all__ = [
     "JAW_REACH",
@@ -49,12 +51,22 @@ class ObjectModel:
         points: (P, 3) voxel-downsampled model points, model frame, metres.
         tree: KD-tree over ``points``.
         mesh: ``trimesh.Trimesh`` for force closure, model frame.
+        sdf: the object's signed distance field (model frame), or None to compute it from
+            ``mesh`` with the SDFGen/Dex-Net sizing when first needed.
     """
 
     object_id: int
     points: np.ndarray
     tree: cKDTree
     mesh: Any
+    sdf: SignedDistanceField | None = None
+
+    @cached_property
+    def signed_distance(self) -> SignedDistanceField:
+        """The SDF of the ``reference`` force closure (``sdf``, else computed once)."""
+        if self.sdf is not None:
+            return self.sdf
+        return compute_sdf(self.mesh)
 
     @property
     def center(self) -> np.ndarray:
@@ -71,7 +83,11 @@ class ObjectModel:
 
 
 def build_object_model(
-    object_id: int, vertices: np.ndarray, mesh: Any, voxel_size: float = VOXEL_SIZE
+    object_id: int,
+    vertices: np.ndarray,
+    mesh: Any,
+    voxel_size: float = VOXEL_SIZE,
+    sdf: SignedDistanceField | None = None,
 ) -> ObjectModel:
     """Build the evaluation geometry of one object.
 
@@ -80,6 +96,7 @@ def build_object_model(
         vertices: (V, 3) model vertices (``nontextured.ply``), model frame, metres.
         mesh: ``trimesh.Trimesh`` used for force closure (``textured.obj``), model frame.
         voxel_size: model point sampling (m).
+        sdf: the object's SDF (``textured.sdf``), or None to compute it when needed.
 
     Returns:
         The object model, with voxel points and their KD-tree.
@@ -92,7 +109,7 @@ def build_object_model(
         raise ValueError(f"object {object_id}: the model has no vertices")
     if len(getattr(mesh, "faces", ())) == 0:
         raise ValueError(f"object {object_id}: the mesh has no faces")
-    return ObjectModel(int(object_id), points, cKDTree(points), mesh)
+    return ObjectModel(int(object_id), points, cKDTree(points), mesh, sdf)
 
 
 @dataclass(frozen=True)

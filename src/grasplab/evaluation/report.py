@@ -37,19 +37,29 @@ class JsonResult:
         return out
 
 
+#: What each force-closure backend computes, as reports state it.
+_BACKEND_TEXT = {
+    "reference": "force closure by graspnetAPI's contact search on each object's SDF "
+    "(backend 'reference')",
+    "exact": "force closure on exact mesh geometry by ray casting (backend 'exact')",
+}
+
+
 def result_to_dict(result: APResult) -> dict[str, Any]:
     """JSON-ready summary: overall AP figures at the top level, per-split tables, per frame.
 
     Keys: ``AP``, ``AP_paper``, ``AP_0.8``, ``AP_0.4``, ``AP_mu`` (map ``"0.2"`` … ``"1.2"``),
     ``num_frames`` (all in percent, over every frame), ``tables`` (split → the same keys),
     ``per_frame`` (list of ``{"scene", "frame", "AP", "status"}``), ``issues`` (list of
-    messages), ``num_missing``, ``num_dropped_rows``, ``camera``, ``mu_grid``, ``protocol``.
+    messages), ``num_missing``, ``num_dropped_rows``, ``camera``, ``fc_backend``, ``mu_grid``,
+    ``protocol``.
     """
     tables = {name: summary.as_percent() for name, summary in result.tables().items()}
     records = result.records
     out: dict[str, Any] = dict(tables["all"])
     out.update(
         camera=result.camera,
+        fc_backend=result.config.fc_backend,
         mu_grid=list(result.config.mu_grid),
         tables=tables,
         per_frame=[
@@ -66,8 +76,9 @@ def result_to_dict(result: APResult) -> dict[str, Any]:
         issues=result.issues,
         protocol=(
             "GraspNet-1Billion AP (graspnetAPI 1.2.11 rules); AP averages mu 0.2-1.2 as the "
-            "reference code, AP_paper mu 0.2-1.0 as the paper; force closure on exact mesh "
-            "geometry; invalid rows (NaN/inf, non-orthonormal rotation) dropped and reported; "
+            "reference code, AP_paper mu 0.2-1.0 as the paper; "
+            f"{_BACKEND_TEXT[result.config.fc_backend]}; "
+            "invalid rows (NaN/inf, non-orthonormal rotation) dropped and reported; "
             "missing or unreadable dumps score 0."
         ),
     )
@@ -181,6 +192,9 @@ def write_markdown(result: APResult, path: Path | str, max_issues: int = 50) -> 
         f"Evaluated grasps: {sum(len(f.scores) for f in scored)} "
         f"(of {sum(f.num_input for f in scored)} input rows, "
         f"{sum(f.num_input - f.num_valid for f in scored)} invalid rows dropped).",
+        "",
+        f"Force-closure backend `{result.config.fc_backend}`: "
+        f"{_BACKEND_TEXT[result.config.fc_backend]}.",
         "",
         "All figures in percent. AP averages mu 0.2-1.2 (reference code); AP_paper mu 0.2-1.0.",
         "",
