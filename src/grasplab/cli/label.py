@@ -25,6 +25,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from grasplab.cli.label_graspness import register_graspness_command
 from grasplab.cli.label_scenes import register_label_commands, run_label_job
 
 console = Console()
@@ -202,3 +203,4 @@ def objects(
 
 # Scene collision and pixel-level labels live in their own module; they join the same sub-app.
 register_label_commands(label_app)
+register_graspness_command(label_app)
