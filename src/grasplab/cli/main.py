@@ -28,7 +28,7 @@ console = Console()
 
 # Stage modules that add commands, in the order of the pipeline. A module that is not there yet
 # (a later issue) is skipped; an import error inside an existing module is not hidden.
-_STAGE_MODULES = ("scenes", "label", "evaluate", "bench", "detect", "demo", "train")
+_STAGE_MODULES = ("scenes", "label", "evaluate", "bench", "detect", "demo", "train", "tactile")
 
 
 @app.callback()

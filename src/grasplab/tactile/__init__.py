@@ -13,7 +13,7 @@
 numpy and scipy only (no OpenGL, no torch); PyBullet through the world.
 """
 
-from grasplab.tactile.capture import PHASES, TactileTrial, capture_grasp
+from grasplab.tactile.capture import PHASES, TactileTrial, capture_grasp, top_down_grasp
 from grasplab.tactile.config import GelSightConfig
 from grasplab.tactile.optics import (
     background_image,
@@ -26,7 +26,7 @@ from grasplab.tactile.optics import (
     shading_table,
     to_uint8,
 )
-from grasplab.tactile.pads import SIDES, GelSightSensor, PadReading, pad_pose
+from grasplab.tactile.pads import SIDES, GelSightSensor, PadReading, mesh_distance, pad_pose
 
 __all__ = [
     "PHASES",
@@ -38,6 +38,7 @@ __all__ = [
     "background_image",
     "capture_grasp",
     "deform_gel",
+    "mesh_distance",
     "pad_pose",
     "phong_shading",
     "press",
@@ -46,4 +47,5 @@ __all__ = [
     "shade",
     "shading_table",
     "to_uint8",
+    "top_down_grasp",
 ]

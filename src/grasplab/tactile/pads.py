@@ -38,7 +38,7 @@ from grasplab.scenes import World
 from grasplab.tactile.config import GelSightConfig
 from grasplab.tactile.optics import _upsample, press, pressing_depth, render_tactile
 
-__all__ = ["SIDES", "GelSightSensor", "PadReading", "pad_pose"]
+__all__ = ["SIDES", "GelSightSensor", "PadReading", "mesh_distance", "pad_pose"]
 
 #: The two pads, in the order of every pair returned here (finger links 0 and 1).
 SIDES = ("left", "right")
@@ -69,6 +69,37 @@ def pad_pose(T_world_tip: np.ndarray, finger_position: float, side: str,
     R_tip_pad = np.column_stack([x_axis, np.cross(z_axis, x_axis), z_axis])
     t_tip_pad = np.array([-config.pad_offset, sign * float(finger_position), 0.0])
     return T @ make_transform(R_tip_pad, t_tip_pad)
+
+
+def mesh_distance(caster: MeshRayCaster, T_mesh_pad: np.ndarray, config: GelSightConfig,
+                  stride: int = 1) -> np.ndarray:
+    """Distance (m) from the gel face to a mesh along the pad normal, per pixel (Embree rays).
+
+    Rays start ``gel_thickness + contact_tolerance`` behind the face (so a surface that already
+    passed the face is seen) and reach as far in front of it.
+
+    Args:
+        caster: the mesh's ray caster (mesh frame).
+        T_mesh_pad: (4, 4) pad pose in the mesh frame.
+        config: the pad.
+        stride: one ray per ``stride`` × ``stride`` block of pixels, at the block's centre
+            (the resolution must be divisible by it).
+
+    Returns:
+        (H / stride, W / stride) distances (negative behind the face), ``inf`` where the ray
+        misses.
+    """
+    x, y = config.pixel_coordinates()
+    if any(r % stride for r in config.resolution):
+        raise ValueError(f"stride: {stride} does not divide the resolution {config.resolution}")
+    xx, yy = np.meshgrid(x.reshape(-1, stride).mean(axis=1), y.reshape(-1, stride).mean(axis=1))
+    back = config.gel_thickness + config.contact_tolerance
+    origins = np.stack([xx.ravel(), yy.ravel(), np.full(xx.size, -back)], axis=1)
+    T = check_transform(T_mesh_pad, "T_mesh_pad")
+    origins = origins @ T[:3, :3].T + T[:3, 3]
+    direction = np.broadcast_to(T[:3, 2], origins.shape)
+    hits = caster.first_hits(origins, direction, 2 * back)
+    return (hits.distances - back).reshape(xx.shape)
 
 
 @dataclass(frozen=True)
@@ -124,11 +155,7 @@ class GelSightSensor:
             stride = 1
         self._stride = stride
         x, y = cfg.pixel_coordinates()
-        xs = x.reshape(-1, stride).mean(axis=1)
-        ys = y.reshape(-1, stride).mean(axis=1)
-        xx, yy = np.meshgrid(xs, ys)
-        self._grid = np.stack([xx.ravel(), yy.ravel(), np.zeros(xx.size)], axis=1)
-        self._grid_shape = xx.shape
+        self._grid_shape = (cfg.resolution[1] // stride, cfg.resolution[0] // stride)
 
     def pad_poses(self, hand: SimGripper) -> tuple[np.ndarray, np.ndarray]:
         """(4, 4) ``T_world_pad`` of the left and right pads at the hand's current state."""
@@ -186,20 +213,14 @@ class GelSightSensor:
     def _object_distance(self, world: World, object_ids: tuple[int, ...],
                          T_world_pad: np.ndarray) -> np.ndarray:
         """(h, w) distance (m) from the gel face to the nearest object along +z, inf if none."""
-        cfg = self.config
-        back = cfg.gel_thickness + cfg.contact_tolerance
-        reach = back + cfg.gel_thickness + cfg.contact_tolerance
-        origins_pad = self._grid - np.array([0.0, 0.0, back])
-        best = np.full(len(origins_pad), np.inf)
+        best = np.full(self._grid_shape, np.inf)
         meshes = {pm.label - 1: pm for pm in world.posed_meshes(include_static=False)}
         for oid in object_ids:
             posed = meshes[oid]
             T_mesh_pad = np.linalg.inv(posed.T_world_mesh) @ T_world_pad
-            origins = origins_pad @ T_mesh_pad[:3, :3].T + T_mesh_pad[:3, 3]
-            direction = np.broadcast_to(T_mesh_pad[:3, 2], origins.shape)
-            hits = self._caster(oid, posed.mesh).first_hits(origins, direction, reach)
-            best = np.minimum(best, hits.distances - back)
-        return best.reshape(self._grid_shape)
+            best = np.minimum(best, mesh_distance(self._caster(oid, posed.mesh), T_mesh_pad,
+                                                  self.config, self._stride))
+        return best
 
     def _caster(self, object_id: int, mesh: object) -> MeshRayCaster:
         cached = self._casters.get(object_id)

@@ -1,0 +1,80 @@
+"""Render time of the simulated GelSight pad per image, on one core.
+
+Usage: ``OMP_NUM_THREADS=1 python benchmarks/bench_tactile_sensor.py`` → prints a table and writes
+``benchmarks/results/tactile_sensor.json``. Three height maps per size: no contact (background
+plus noise), a 10 mm sphere pressed by the force that 5 N gives, and a flat face covering the
+whole pad (the worst case: every pixel is shaded); plus the geometry step (Embree ray casting of
+the sphere mesh at the default stride). Median of repeated runs after one warm-up.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+import trimesh  # noqa: E402
+
+from grasplab.core import make_transform  # noqa: E402
+from grasplab.labels.raycast import MeshRayCaster  # noqa: E402
+from grasplab.tactile import GelSightConfig, mesh_distance, press, pressing_depth, render_tactile  # noqa: E402
+
+OUT = Path(__file__).parent / "results" / "tactile_sensor.json"
+
+
+def _median_ms(fn: object, repeats: int) -> float:
+    fn()  # type: ignore[operator]
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()  # type: ignore[operator]
+        times.append(time.perf_counter() - start)
+    return 1e3 * float(np.median(times))
+
+
+def bench_size(cfg: GelSightConfig, repeats: int) -> dict[str, float]:
+    sphere = trimesh.creation.icosphere(subdivisions=5, radius=0.01)
+    caster = MeshRayCaster(sphere)
+    T = make_transform(np.eye(3), np.array([0.0, 0.0, -0.01]))
+    stride = cfg.raycast_stride if all(r % cfg.raycast_stride == 0 for r in cfg.resolution) else 1
+    distance = mesh_distance(caster, T, cfg, stride)
+    gap = distance - distance.min()
+    depth = pressing_depth(gap, 5.0, (stride * cfg.pixel_pitch) ** 2, cfg)
+    full_gap = mesh_distance(caster, T, cfg, 1)
+    sphere_h = press(full_gap - full_gap.min(), depth, cfg.gel_thickness)
+    flat_h = np.full(cfg.image_shape, 3e-4, dtype=np.float32)
+    gen = np.random.default_rng(0)
+    return {
+        "no_contact_ms": _median_ms(lambda: render_tactile(np.zeros(cfg.image_shape), cfg, rng=gen), repeats),
+        "sphere_ms": _median_ms(lambda: render_tactile(sphere_h, cfg, rng=gen, shear=(2e-4, 0)), repeats),
+        "full_pad_ms": _median_ms(lambda: render_tactile(flat_h, cfg, rng=gen), repeats),
+        "raycast_ms": _median_ms(lambda: mesh_distance(caster, T, cfg, stride), repeats),
+        "raycast_stride": stride,
+        "sphere_depth_mm": 1e3 * depth,
+    }
+
+
+def main() -> None:
+    results = {}
+    for name, cfg in (("640x480", GelSightConfig()),
+                      ("160x120 (training)", GelSightConfig().with_resolution(160))):
+        results[name] = bench_size(cfg, repeats=20)
+    record = {"results": results, "threads": os.environ.get("OMP_NUM_THREADS"),
+              "machine": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
+              "note": "shared 2-core machine; other jobs were running"}
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(json.dumps(record, indent=2) + "\n")
+    print(f"{'size':<20}{'no contact':>12}{'sphere':>10}{'full pad':>10}{'raycast':>10}  (ms)")
+    for name, r in results.items():
+        print(f"{name:<20}{r['no_contact_ms']:>12.1f}{r['sphere_ms']:>10.1f}"
+              f"{r['full_pad_ms']:>10.1f}{r['raycast_ms']:>10.1f}")
+    print(f"wrote {OUT}")
+
+
+if __name__ == "__main__":
+    main()
