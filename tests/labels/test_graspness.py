@@ -11,6 +11,7 @@ from grasplab.core.rotations import approach_views, rotation_z
 from grasplab.labels import ObjectLabelConfig, label_object
 from grasplab.labels.graspness import (
     GraspnessConfig,
+    concatenate_scene_labels,
     free_grasps,
     grasp_scores_from_mu,
     minmax_normalize,
@@ -167,6 +168,12 @@ def test_scene_labels_quantise_exactly_and_compute_missing_stable_scores() -> No
     assert scene.stable is not None
     np.testing.assert_array_equal(scene.stable[:2], expected)
     assert scene_grasp_labels([labels], [mask], [7]).stable is None
+    parts = [scene_grasp_labels([labels], [m], [i], centers_of_mass=[com])
+             for m, i in ((mask, 7), (np.zeros(grid, bool), 2))]
+    joined = concatenate_scene_labels(parts)
+    for name in ("object_ids", "point_offsets", "points", "point_graspness", "view_graspness",
+                 "mu_centi", "width_mm", "stable", "angles", "depths"):
+        np.testing.assert_array_equal(getattr(joined, name), getattr(scene, name))
     with pytest.raises(ValueError, match="as many"):
         scene_grasp_labels([labels], [mask, mask], [7])
 

@@ -150,6 +150,12 @@ def test_job_labels_every_frame_then_skips_then_redoes_other_settings(
     redo = label_dataset_graspness(tmp_path, config=other)
     assert [o.status for o in redo] == ["labelled", "skipped"]
     assert graspness_file_matches(scene_file, other, scene=True)
+    # Made from the labels directly or from the scene file: the same frame labels.
+    direct = load_frame_graspness(frame_graspness_path(tmp_path, 0, 1))
+    label_frame_graspness(tmp_path, 0, 1, config=other, overwrite=True, write_scene=False)
+    from_file = load_frame_graspness(frame_graspness_path(tmp_path, 0, 1))
+    for name in ("label_index", "graspness", "instance", "points"):
+        np.testing.assert_array_equal(getattr(from_file, name), getattr(direct, name))
 
 
 def test_missing_inputs_name_the_command_to_run_first(box_labels: ObjectLabels,
@@ -177,7 +183,7 @@ def test_collision_masks_of_other_labels_are_refused(box_labels: ObjectLabels,
     save_object_labels(tmp_path, 4, fewer)
     outcomes = label_dataset_graspness(tmp_path)
     assert [o.status for o in outcomes] == ["failed", "failed"]
-    assert "do not fit the object labels" in outcomes[0].message
+    assert "does not fit the object labels" in outcomes[0].message
     assert "--overwrite" in outcomes[0].message
 
 

@@ -26,18 +26,21 @@ concatenated in ``object_id_list.txt`` order, P points in all):
 - ``angles`` (A,) rad and ``depths`` (D,) m of the label grid, ``object_ids`` (K,) and
   ``point_offsets`` (K + 1,): object k owns rows ``point_offsets[k]:point_offsets[k + 1]``.
 
-**Per frame** (:class:`FrameGraspness`, camera frame of the frame, OpenCV axes, metres): the
-observed cloud as the detector sees it (the valid pixels of the depth image back-projected,
-optionally one point per ``voxel_size`` voxel, the first in row-major pixel order) with per
-point its pixel ``(u, v)``, ``instance`` (the mask value, ``object_id + 1``, 0 = background;
-objectness = ``instance > 0``), ``label_index`` (the nearest label point of the point's own
-object within ``max_distance`` after posing the labels with the frame's ``T_cam_obj``, a row of
-the scene labels, -1 for none) and ``graspness``: that label point's point graspness (0 for
-background and unmatched points), min-max normalised over the frame's points. A seed ``i`` of the
-network looks its view graspness, μ, width and stable score up at ``label_index[i]``; the views
-are in the object frame: :func:`camera_view_index` re-indexes them for a camera-frame view head.
+**Per frame** (:class:`~grasplab.labels.graspness_frame.FrameGraspness`, the frame's camera
+frame, OpenCV axes, metres): the observed cloud as the detector sees it (the valid pixels of the
+depth image back-projected, optionally one point per ``voxel_size`` voxel, the first in
+row-major pixel order) with per point its pixel ``(u, v)``, ``instance`` (the mask value,
+``object_id + 1``, 0 = background; objectness = ``instance > 0``), ``label_index`` (the nearest
+label point of the point's own object within ``max_distance`` after posing the labels with the
+frame's ``T_cam_obj``, a row of the scene labels, -1 for none) and ``graspness``: that label
+point's point graspness (0 for background and unmatched points), min-max normalised over the
+frame's points. A seed ``i`` of the network looks its view graspness, μ, width and stable score
+up at ``label_index[i]``; the views are in the object frame:
+:func:`~grasplab.labels.graspness_frame.camera_view_index` re-indexes them for a camera-frame
+view head.
 
-Files and jobs: :mod:`grasplab.labels.graspness_jobs`; format notes: ``docs/graspness_labels.md``.
+Files: :mod:`grasplab.labels.graspness_io`; the dataset job: :mod:`grasplab.labels.graspness_jobs`;
+format notes: ``docs/graspness_labels.md``.
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ __all__ = [
     "GraspnessConfig",
     "LabelPoints",
     "SceneGraspLabels",
+    "concatenate_scene_labels",
     "free_grasps",
     "grasp_scores_from_mu",
     "minmax_normalize",
@@ -236,7 +240,20 @@ class LabelPoints:
 
 @dataclass(frozen=True, eq=False)
 class SceneGraspLabels:
-    """Object-frame graspness labels of one scene's objects (module docstring for each array)."""
+    """Object-frame graspness labels of one scene's K objects, P label points in all.
+
+    Attributes:
+        object_ids: (K,) int32 object ids.
+        point_offsets: (K + 1,) int64 row ranges of the objects.
+        points: (P, 3) float32 label points, metres, each in its object's frame.
+        point_graspness: (P,) float32 raw point graspness in [0, 1].
+        view_graspness: (P, V) float16 view graspness, min-max normalised per point.
+        mu_centi: (P, V, A, D) uint8 ``round(100 μ)`` of free grasps, 0 elsewhere.
+        width_mm: (P, V, A, D) uint8 width of free grasps in millimetres, 0 elsewhere.
+        stable: (P, V, A) uint8 stable score × 255, or None.
+        angles: (A,) float32 in-plane angles, radians.
+        depths: (D,) float32 grasp depths, metres.
+    """
 
     object_ids: np.ndarray
     point_offsets: np.ndarray
@@ -331,6 +348,29 @@ def scene_grasp_labels(
         mu_centi=np.concatenate(parts["mu"]), width_mm=np.concatenate(parts["w"]),
         stable=np.concatenate(parts["st"]) if len(parts["st"]) == count else None,
         angles=angles, depths=depths,
+    )
+
+
+def concatenate_scene_labels(parts: Sequence[SceneGraspLabels]) -> SceneGraspLabels:
+    """Join labels of disjoint object sets (e.g. one object at a time, to bound memory), in order.
+
+    Raises:
+        ValueError: no parts or parts of different (V, A, D) grids.
+    """
+    grids = {(p.view_graspness.shape[1], len(p.angles), len(p.depths)) for p in parts}
+    if len(grids) != 1:
+        raise ValueError(f"parts: expected at least one and a single (V, A, D) grid, got "
+                         f"{sorted(grids)}")
+    axes = next((p for p in parts if len(p.points)), parts[0])
+    sizes = np.concatenate([np.diff(p.point_offsets) for p in parts])
+    stables = [p.stable for p in parts]
+    return SceneGraspLabels(
+        object_ids=np.concatenate([p.object_ids for p in parts]).astype(np.int32),
+        point_offsets=np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64),
+        **{name: np.concatenate([getattr(p, name) for p in parts])
+           for name in ("points", "point_graspness", "view_graspness", "mu_centi", "width_mm")},
+        stable=None if any(s is None for s in stables) else np.concatenate(stables),  # type: ignore[arg-type]
+        angles=axes.angles, depths=axes.depths,
     )
 
 

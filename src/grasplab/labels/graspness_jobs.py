@@ -20,13 +20,21 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
-from grasplab.labels.graspness import GraspnessConfig, LabelPoints, SceneGraspLabels, scene_grasp_labels
+from grasplab.labels.graspness import (
+    GraspnessConfig,
+    LabelPoints,
+    SceneGraspLabels,
+    concatenate_scene_labels,
+    free_grasps,
+    point_graspness,
+    scene_grasp_labels,
+)
 from grasplab.labels.graspness_frame import frame_graspness
 from grasplab.labels.graspness_io import (
     frame_graspness_path,
@@ -37,6 +45,7 @@ from grasplab.labels.graspness_io import (
     scene_graspness_path,
 )
 from grasplab.labels.label_io import label_path, load_object_labels, object_labels_complete
+from grasplab.labels.object_labels import ObjectLabels
 from grasplab.labels.scene_label_jobs import collision_label_path, load_collision_labels
 from grasplab.runtime.engines import Engine, make_engine
 from grasplab.runtime.jobs import Job, ShardResult, run_job
@@ -101,27 +110,57 @@ def check_graspness_inputs(root: str | Path, scene_ids: Iterable[int],
                 f"run `grasplab label scenes --root {root}` first")
 
 
+def _object_inputs(
+    root: str | Path, scene_id: int, camera: str
+) -> Iterator[tuple[int, ObjectLabels, np.ndarray, GraspNetDataset]]:
+    """Each object's id, labels and collision mask, one object in memory at a time."""
+    check_graspness_inputs(root, [scene_id], camera)
+    dataset = GraspNetDataset(root, camera)
+    ids = dataset.object_ids(int(scene_id))
+    masks = load_collision_labels(root, int(scene_id))
+    if len(masks) != len(ids):
+        raise ValueError(f"scene {scene_id}: {len(masks)} collision masks for {len(ids)} objects; "
+                         f"rerun `grasplab label scenes --root {root} --overwrite`")
+    for object_id, mask in zip(ids, masks, strict=True):
+        labels = load_object_labels(root, object_id)
+        if mask.shape != labels.grid_shape:
+            raise ValueError(f"scene {scene_id}: the collision mask {mask.shape} of object "
+                             f"{object_id} does not fit the object labels {labels.grid_shape}; "
+                             f"rerun `grasplab label scenes --root {root} --overwrite`")
+        yield object_id, labels, mask, dataset
+
+
 def compute_scene_grasp_labels(root: str | Path, scene_id: int, camera: str = "realsense",
                                config: GraspnessConfig | None = None) -> SceneGraspLabels:
     """A scene's object-frame labels from its object labels and collision masks.
+
+    The objects are processed one at a time (a full label set is hundreds of megabytes);
+    labels without a stable score get one from the mesh's uniform-density centre of mass.
 
     Raises:
         FileNotFoundError: missing labels (the message names the command to run first).
         ValueError: collision masks that do not fit the object labels.
     """
-    check_graspness_inputs(root, [scene_id], camera)
-    dataset = GraspNetDataset(root, camera)
-    ids = dataset.object_ids(int(scene_id))
-    labels = [load_object_labels(root, i) for i in ids]
-    masks = load_collision_labels(root, int(scene_id))
-    shapes = [m.shape for m in masks]
-    if shapes != [x.grid_shape for x in labels]:
-        raise ValueError(f"scene {scene_id}: the collision masks {shapes} do not fit the object "
-                         f"labels {[x.grid_shape for x in labels]}; rerun `grasplab label scenes "
-                         f"--root {root} --overwrite`")
-    coms = [None if x.stable is not None else np.asarray(dataset.model_mesh(i).center_mass)
-            for i, x in zip(ids, labels, strict=True)]
-    return scene_grasp_labels(labels, masks, ids, config, centers_of_mass=coms)
+    parts = []
+    for object_id, labels, mask, dataset in _object_inputs(root, scene_id, camera):
+        com = None if labels.stable is not None else np.asarray(
+            dataset.model_mesh(object_id).center_mass)
+        parts.append(scene_grasp_labels([labels], [mask], [object_id], config, [com]))
+    return concatenate_scene_labels(parts)
+
+
+def _compute_label_points(root: str | Path, scene_id: int, camera: str,
+                          cfg: GraspnessConfig) -> LabelPoints:
+    """Only the label points and point graspness (for a frame when no scene file matches)."""
+    ids, points, values = [], [], []
+    for object_id, labels, mask, _ in _object_inputs(root, scene_id, camera):
+        free = free_grasps(labels, mask, cfg.max_width)
+        ids.append(object_id)
+        points.append(np.asarray(labels.points, dtype=np.float32))
+        values.append(point_graspness(labels.scores, free, cfg.point_mu_max).astype(np.float32))
+    offsets = np.concatenate([[0], np.cumsum([len(p) for p in points])]).astype(np.int64)
+    return LabelPoints(np.asarray(ids, dtype=np.int32), offsets, np.concatenate(points),
+                       np.concatenate(values))
 
 
 @functools.lru_cache(maxsize=2)
@@ -134,13 +173,14 @@ def _label_points(root: str | Path, scene_id: int, camera: str, cfg: GraspnessCo
                   write_scene: bool) -> tuple[LabelPoints, bool]:
     """The scene's label points, and whether the scene file was (re)written here."""
     path = scene_graspness_path(root, scene_id, camera)
-    if not write_scene and graspness_file_matches(path, cfg, scene=True):
+    if write_scene:
+        scene = compute_scene_grasp_labels(root, scene_id, camera, cfg)
+        save_scene_grasp_labels(path, scene, cfg)
+        return scene.label_points, True
+    if graspness_file_matches(path, cfg, scene=True):
         stat = path.stat()
         return _cached_label_points(str(path), (stat.st_mtime_ns, stat.st_size)), False
-    scene = compute_scene_grasp_labels(root, scene_id, camera, cfg)
-    if write_scene:
-        save_scene_grasp_labels(path, scene, cfg)
-    return scene.label_points, write_scene
+    return _compute_label_points(root, scene_id, camera, cfg), False
 
 
 def label_frame_graspness(
