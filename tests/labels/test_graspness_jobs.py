@@ -198,3 +198,17 @@ def test_cli_labels_and_resumes(box_labels: ObjectLabels, tmp_path: Path) -> Non
     assert second.exit_code == 0 and "0 labelled, 2 skipped, 0 failed" in second.output
     bad = runner.invoke(app, ["label", "graspness", "--root", str(tmp_path), "--voxel-size", "-1"])
     assert bad.exit_code == 2 and "voxel_size" in bad.output
+
+
+@pytest.mark.slow
+def test_a_process_pool_writes_the_same_bytes(box_labels: ObjectLabels, tmp_path: Path) -> None:
+    roots = [tmp_path / "one", tmp_path / "two"]
+    for root in roots:
+        write_box_dataset(root, box_labels)
+    assert [o.status for o in label_dataset_graspness(roots[0])] == ["labelled"] * 2
+    assert [o.status for o in label_dataset_graspness(roots[1], workers=2)] == ["labelled"] * 2
+    folder = Path("scenes/scene_0000/realsense/graspness")
+    names = sorted(p.name for p in (roots[0] / folder).iterdir())
+    assert names == ["0000.npz", "0001.npz", "objects.npz"]
+    for name in names:
+        assert (roots[0] / folder / name).read_bytes() == (roots[1] / folder / name).read_bytes()
