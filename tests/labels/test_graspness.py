@@ -182,6 +182,11 @@ def test_voxel_downsample_and_view_index_known_answers() -> None:
     pts = [[0.0, 0.0, 0.0], [0.004, 0.001, 0.0], [0.006, 0.0, 0.0], [0.001, 0.0, 0.0]]
     assert voxel_downsample(pts, 0.005).tolist() == [0, 2]
     assert voxel_downsample(pts, 0.0).tolist() == [0, 1, 2, 3]
+    # Voxel grids too large for one int64 key per voxel take the row-wise path: same answer.
+    far = [[0.0, 0.0, 0.0], [1.0, -1.0, 1.0], [0.0, 0.0, 1e-10], [1.0, -1.0, 1.0]]
+    assert voxel_downsample(far, 1e-9).tolist() == [0, 1]
+    with pytest.raises(ValueError, match="voxel_size"):
+        voxel_downsample(pts, -0.1)
     views = approach_views(300)
     assert camera_view_index(np.eye(3)).tolist() == list(range(300))
     rotation = rotation_z(0.7)

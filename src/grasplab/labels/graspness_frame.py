@@ -101,7 +101,12 @@ def voxel_downsample(points: ArrayLike, voxel_size: float) -> np.ndarray:
     if voxel_size == 0 or len(pts) == 0:
         return np.arange(len(pts), dtype=np.int64)
     keys = np.floor(pts / voxel_size).astype(np.int64)
-    _, first = np.unique(keys, axis=0, return_index=True)
+    keys -= keys.min(axis=0)
+    dims = keys.max(axis=0) + 1
+    if float(np.prod(dims.astype(np.float64))) < 2.0**62:  # one int64 per voxel: a fast 1-D unique
+        _, first = np.unique(np.ravel_multi_index(tuple(keys.T), tuple(dims)), return_index=True)
+    else:
+        _, first = np.unique(keys, axis=0, return_index=True)
     return np.sort(first).astype(np.int64)
 
 
