@@ -14,9 +14,11 @@ from grasplab.tactile import (
     deform_gel,
     mesh_distance,
     pad_pose,
+    phong_shading,
     press,
     pressing_depth,
     render_tactile,
+    shade,
 )
 
 CFG = GelSightConfig(noise_std=0.0)
@@ -54,6 +56,26 @@ def test_pressing_depth_balances_force_on_a_flat_face() -> None:
     assert got == pytest.approx(expected, rel=0.03)
     assert pressing_depth(gap, 0.0, CFG.pixel_pitch**2, CFG) == 0.0
     assert pressing_depth(gap, 1e6, CFG.pixel_pitch**2, CFG) == CFG.gel_thickness
+
+
+def test_pressing_depth_on_a_sphere_follows_the_winkler_closed_form() -> None:
+    radius, force = 0.01, 3.0
+    gap = _gap(trimesh.creation.icosphere(subdivisions=5, radius=radius), radius)
+    # Winkler foundation under a paraboloid: F = (E / t) * pi * R * depth^2
+    expected = np.sqrt(force * CFG.gel_thickness / (CFG.gel_modulus * np.pi * radius))
+    got = pressing_depth(gap, force, CFG.pixel_pitch**2, CFG)
+    assert got == pytest.approx(expected, rel=0.05)
+
+
+def test_slope_table_matches_direct_phong_shading() -> None:
+    x, y = CFG.pixel_coordinates()
+    tilt = 0.3  # a plane of slope 0.3 along x, 0.1 along y
+    height = (tilt * x[None, :] + 0.1 * y[:, None] + 0.01).astype(np.float64)
+    normal = np.array([-tilt, -0.1, 1.0]) / np.linalg.norm([-tilt, -0.1, 1.0])
+    expected = phong_shading(normal, CFG) - phong_shading(np.array([0.0, 0.0, 1.0]), CFG)
+    got = shade(height, CFG)[10:-10, 10:-10]
+    assert np.allclose(got, expected, atol=5e-3)
+    assert np.allclose(shade(np.zeros((8, 8)), CFG), 0.0)
 
 
 @pytest.mark.parametrize("depth", [2e-4, 5e-4, 1e-3])
@@ -164,3 +186,23 @@ def test_grasp_capture_ta_tb_tc_on_a_box(tmp_path: object) -> None:
         for reading in trial.readings[phase]:
             assert reading.normal_force > 0 and reading.height.max() > 0
     assert np.abs(trial.difference("closed", 0)).max() > 0.02
+
+
+def test_markers_in_the_contact_move_with_the_shear() -> None:
+    raw = press(_gap(trimesh.creation.box(extents=(0.008, 0.006, 0.01)), 0.005), 3e-4,
+                CFG.gel_thickness)
+    shear = np.array([3e-4, -1e-4])  # m along the pad's x (columns) and y (rows)
+    still = render_tactile(raw, CFG).sum(axis=2)
+    moved = render_tactile(raw, CFG, shear=shear).sum(axis=2)
+
+    def dark_centroid(image: np.ndarray, rows: slice, cols: slice) -> np.ndarray:
+        patch = image[rows, cols]
+        r, c = np.nonzero(patch < patch.max() - 0.3)
+        return np.array([r.mean() + rows.start, c.mean() + cols.start])
+
+    # the marker nearest the pad centre (inside the contact) and one in a corner (outside)
+    centre = (slice(190, 240), slice(275, 325))  # one dot at rest at (215.5, 295.5)
+    corner = (slice(0, 40), slice(0, 40))
+    shift = dark_centroid(moved, *centre) - dark_centroid(still, *centre)
+    assert shift == pytest.approx(shear[::-1] / CFG.pixel_pitch, abs=0.5)
+    assert np.array_equal(moved[corner], still[corner])

@@ -78,7 +78,10 @@ def show(
 
     oid = _object_id(object_name)
     gen = np.random.default_rng(seed)
-    obj = ObjectLibrary().load(oid)
+    try:
+        obj = ObjectLibrary().load(oid)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
     R = rotation_z(float(gen.uniform(-np.pi, np.pi)))
     low = float((np.asarray(obj.mesh.vertices) @ R.T)[:, 2].min())
     scenes: dict[str, np.ndarray] = {}

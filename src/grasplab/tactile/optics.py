@@ -110,14 +110,18 @@ def pressing_depth(gap: ArrayLike, force: float, pixel_area: float, config: GelS
     if force == 0 or len(g) == 0:
         return 0.0
     stiffness = config.gel_modulus / thickness * pixel_area
+    cum = np.concatenate([[0.0], np.cumsum(g)])
 
     def pushback(depth: float) -> float:
-        return stiffness * float(np.clip(depth - g, 0.0, thickness).sum())
+        # sum(clip(depth - g, 0, thickness)) over the sorted g with prefix sums
+        i1 = int(np.searchsorted(g, depth - thickness, side="right"))
+        i2 = int(np.searchsorted(g, depth, side="left"))
+        return stiffness * (thickness * i1 + depth * (i2 - i1) - (cum[i2] - cum[i1]))
 
     low, high = 0.0, thickness
     if pushback(high) <= force:
         return thickness
-    for _ in range(40):
+    for _ in range(50):
         mid = 0.5 * (low + high)
         low, high = (mid, high) if pushback(mid) < force else (low, mid)
     return 0.5 * (low + high)
@@ -315,7 +319,7 @@ def background_image(config: GelSightConfig) -> np.ndarray:
     """(H, W, 3) float32 image of the untouched pad (lit membrane and markers). Read-only."""
     image = _membrane(config)
     if config.markers:
-        image = image * (1 - _marker_darkening(config))[..., None]
+        image = image * (1 - _marker_darkening_full(config))[..., None]
     out = np.clip(image, 0.0, 1.0).astype(np.float32)
     out.setflags(write=False)
     return out
@@ -355,7 +359,7 @@ def render_tactile(height: ArrayLike, config: GelSightConfig, *,
         image = image.copy()
         image[window] += shade(gel[window], config)
         if config.markers and np.any(shear_xy != 0):
-            _move_markers(image, gel, window, shear_xy, config)
+            _move_markers(image, gel, shear_xy, config)
     if config.noise_std > 0:
         gen = as_rng(rng)
         noise = gen.random(image.shape, dtype=np.float32)
@@ -366,16 +370,83 @@ def render_tactile(height: ArrayLike, config: GelSightConfig, *,
     return np.clip(image, 0.0, 1.0, out=image if image.flags.writeable else None)
 
 
-def _move_markers(image: np.ndarray, gel: np.ndarray, window: tuple[slice, slice],
-                  shear: np.ndarray, config: GelSightConfig) -> None:
-    """Redraw the markers of ``window`` moved by ``shear`` weighted by the deformation (in place)."""
-    local = gel[window]
-    weight = np.minimum(local / (0.5 * local.max()), 1.0).astype(np.float32)
-    membrane = _membrane(config)[window]
-    still = 1 - _marker_darkening(config, window=window)
-    moved = 1 - _marker_darkening(config, weight * np.float32(shear[0]),
-                                  weight * np.float32(shear[1]), window)
-    image[window] += membrane * (moved - still)[..., None]
+def _move_markers(image: np.ndarray, gel: np.ndarray, shear: np.ndarray,
+                  config: GelSightConfig) -> None:
+    """Move the marker dots with the gel (in place).
+
+    Each dot shifts rigidly by ``shear`` times the gel's weight at its centre,
+    ``min(1, gel / (0.5 max gel))`` (1 in the contact, fading with the skirt); dots moving less
+    than 0.1 px stay. Only the pixels of the moved dots' old and new discs are redrawn; discs
+    pushed onto each other are drawn one over the other.
+    """
+    pitch = config.pixel_pitch
+    height, width = gel.shape
+    centres = _marker_centres(config)  # (M, 2) rows, columns (px)
+    at = np.rint(centres).astype(np.intp)
+    inside = (at[:, 0] >= 0) & (at[:, 0] < height) & (at[:, 1] >= 0) & (at[:, 1] < width)
+    weight = np.zeros(len(centres))
+    weight[inside] = np.minimum(gel[at[inside, 0], at[inside, 1]] / (0.5 * gel.max()), 1.0)
+    shift = weight[:, None] * (np.asarray(shear)[::-1] / pitch)  # (row, column) px
+    moving = np.linalg.norm(shift, axis=1) > 0.1
+    if not moving.any():
+        return
+    radius_px = config.marker_radius / pitch
+    offsets = np.arange(int(np.ceil(radius_px + 1.5)) * 2 + 1) - int(np.ceil(radius_px + 1.5))
+    old_r, old_c, old_ok = _patch(at[moving], offsets, gel.shape)
+    old_r, old_c = old_r[old_ok], old_c[old_ok]
+    new_centres = centres[moving] + shift[moving]
+    new_r, new_c, valid = _patch(np.rint(new_centres).astype(np.intp), offsets, gel.shape)
+    still = _marker_darkening_full(config)
+    dark = still.copy()
+    dark[old_r, old_c] = 0.0
+    k = np.repeat(np.arange(len(new_centres)), offsets.size**2).reshape(new_r.shape)
+    dist = np.hypot(new_r - new_centres[k, 0], new_c - new_centres[k, 1])
+    value = config.marker_darkness * np.clip(radius_px - dist + 0.5, 0.0, 1.0)
+    new_r, new_c, value = new_r[valid], new_c[valid], value[valid].astype(np.float32)
+    dark[new_r, new_c] = np.maximum(dark[new_r, new_c], value)
+    touched = np.zeros(height * width, dtype=bool)
+    touched[old_r * width + old_c] = True
+    touched[new_r * width + new_c] = True
+    flat = np.flatnonzero(touched)
+    pixels = image.reshape(-1, 3)
+    change = still.ravel()[flat] - dark.ravel()[flat]
+    pixels[flat] += _membrane(config).reshape(-1, 3)[flat] * change[:, None]
+
+
+def _patch(centres: np.ndarray, offsets: np.ndarray,
+           shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(K, P, P) row and column indices of square patches around integer centres.
+
+    Also returns which of them lie inside an image of ``shape``.
+    """
+    rows = centres[:, 0, None, None] + offsets[None, :, None]
+    cols = centres[:, 1, None, None] + offsets[None, None, :]
+    rows, cols = np.broadcast_arrays(rows, cols)
+    valid = (rows >= 0) & (rows < shape[0]) & (cols >= 0) & (cols < shape[1])
+    return rows, cols, valid
+
+
+@lru_cache(maxsize=8)
+def _marker_centres(config: GelSightConfig) -> np.ndarray:
+    """(M, 2) float (row, column) pixel positions of the marker dots' centres at rest."""
+    s, pitch = config.marker_spacing, config.pixel_pitch
+    half_w, half_h = config.pad_size[0] / 2, config.pad_size[1] / 2
+    kx = np.arange(np.floor(-half_w / s) - 1, np.ceil(half_w / s) + 1)
+    ky = np.arange(np.floor(-half_h / s) - 1, np.ceil(half_h / s) + 1)
+    xx, yy = np.meshgrid((kx + 0.5) * s, (ky + 0.5) * s)
+    width, height = config.resolution
+    cols = xx.ravel() / pitch + (width - 1) / 2
+    rows = yy.ravel() / pitch + (height - 1) / 2
+    out = np.stack([rows, cols], axis=1)
+    out.setflags(write=False)
+    return out
+
+
+@lru_cache(maxsize=8)
+def _marker_darkening_full(config: GelSightConfig) -> np.ndarray:
+    out = _marker_darkening(config)
+    out.setflags(write=False)
+    return out
 
 
 def to_uint8(image: ArrayLike) -> np.ndarray:
