@@ -3,7 +3,9 @@
 The frames are those a user gets from ``grasplab scenes generate --split <split>`` (the GraspNet
 rig's views of a tray on a table, Gaussian depth noise, realsense intrinsics at half size),
 written to a temporary dataset and scored with the evaluator of ``grasplab eval ap``
-(:class:`grasplab.evaluation.ap.APEvaluator`, GraspNet AP protocol on the exact meshes). Rows,
+(:class:`grasplab.evaluation.ap.APEvaluator`, GraspNet AP protocol) with both force-closure
+backends: ``reference`` (graspnetAPI's SDF contact search, ``grasplab eval ap``'s default) and
+``exact`` (ray casting on the mesh). Rows,
 all the analytic detector with ``max_grasps = 50`` (``grasplab detect``'s ``--top-k``):
 
 - ``no mask (grasplab detect)``: the frame alone, as ``grasplab detect`` runs it without
@@ -33,6 +35,7 @@ from grasplab.detection import AnalyticDetectorConfig, Detector, Observation
 from grasplab.detection.registry import build_detector
 from grasplab.evaluation import summarize_ap
 from grasplab.evaluation.ap import APEvaluator
+from grasplab.evaluation.frame import APConfig
 from grasplab.scenes.generate import generate_dataset
 from grasplab.scenes.reader import GraspNetDataset
 
@@ -40,6 +43,7 @@ SPLITS = ("seen", "similar", "novel")
 NUM_SCENES = 2
 VIEWS = 4
 MAX_GRASPS = 50
+BACKENDS = ("reference", "exact")
 RESULTS = Path(__file__).resolve().parent / "results" / "detect_user_frames.json"
 ROWS = ("no mask (grasplab detect)", "true object mask", "tray pose", "whole frame (no support step)")
 
@@ -70,10 +74,10 @@ def _observation(row: str, dataset: GraspNetDataset, scene_id: int, frame_id: in
 def _split_rows(root: Path, split: str, num_scenes: int, views: int, seed: int) -> dict[str, Any]:
     """Generate one split's dataset under ``root`` and score every row on its frames."""
     generate_dataset(root, split, num_scenes, views=views, seed=seed)
-    evaluator = APEvaluator(root)
+    evaluators = {b: APEvaluator(root, config=APConfig(fc_backend=b)) for b in BACKENDS}
     dataset = GraspNetDataset(root)
     detectors = _detectors(seed)
-    accuracy: dict[str, list[np.ndarray]] = {row: [] for row in detectors}
+    accuracy: dict[tuple[str, str], list[np.ndarray]] = {(r, b): [] for r in detectors for b in BACKENDS}
     latency: dict[str, list[float]] = {row: [] for row in detectors}
     for scene_id in dataset.scene_ids():
         for frame_id in dataset.frame_ids(scene_id):
@@ -82,9 +86,10 @@ def _split_rows(root: Path, split: str, num_scenes: int, views: int, seed: int) 
                 start = time.perf_counter()
                 grasps = detector.detect(obs)
                 latency[row].append(time.perf_counter() - start)
-                accuracy[row].append(evaluator.evaluate_grasps(scene_id, frame_id, grasps).accuracy)
-    return {row: {"ap": summarize_ap(np.stack(accuracy[row])).as_percent(),
-                  "frames": len(accuracy[row]),
+                for b, evaluator in evaluators.items():
+                    accuracy[row, b].append(evaluator.evaluate_grasps(scene_id, frame_id, grasps).accuracy)
+    return {row: {"ap": {b: summarize_ap(np.stack(accuracy[row, b])).as_percent() for b in BACKENDS},
+                  "frames": len(latency[row]),
                   "latency_median_s": float(np.median(latency[row]))} for row in detectors}
 
 
@@ -96,26 +101,29 @@ def user_frame_benchmark(num_scenes: int = NUM_SCENES, views: int = VIEWS, seed:
         for split in SPLITS:
             per_split[split] = _split_rows(Path(tmp) / split, split, num_scenes, views, seed)
     rows = {row: {split: per_split[split][row] for split in SPLITS} for row in ROWS}
-    ratio = {split: per_split[split][ROWS[0]]["ap"]["AP"] / max(per_split[split][ROWS[1]]["ap"]["AP"], 1e-9)
-             for split in SPLITS}
+    ratio = {b: {split: per_split[split][ROWS[0]]["ap"][b]["AP"]
+                 / max(per_split[split][ROWS[1]]["ap"][b]["AP"], 1e-9) for split in SPLITS}
+             for b in BACKENDS}
     return {"config": {"splits": list(SPLITS), "num_scenes": num_scenes, "views": views, "seed": seed,
                        "max_grasps": MAX_GRASPS, "generator": "grasplab scenes generate defaults"},
             "rows": rows, "no_mask_over_true_mask": ratio, "seconds": time.perf_counter() - start}
 
 
 def user_frame_markdown(results: dict[str, Any]) -> str:
-    """One row per setting: AP per split (percent) and median latency."""
+    """One row per setting: AP per split (percent; reference / exact backend) and latency."""
     head = ["analytic detector, region of interest", *[f"AP {s}" for s in SPLITS], "latency (ms)"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row, per_split in results["rows"].items():
-        cells = [f"{per_split[s]['ap']['AP']:.1f}" for s in SPLITS]
+        cells = [" / ".join(f"{per_split[s]['ap'][b]['AP']:.1f}" for b in BACKENDS) for s in SPLITS]
         times = [per_split[s]["latency_median_s"] for s in SPLITS]
         lines.append(f"| {row} | " + " | ".join(cells) + f" | {1e3 * float(np.median(times)):.0f} |")
     cfg = results["config"]
-    ratio = ", ".join(f"{s} {100 * r:.0f} %" for s, r in results["no_mask_over_true_mask"].items())
+    ratio = "; ".join(f"{b}: " + ", ".join(f"{s} {100 * r:.0f} %" for s, r in per.items())
+                      for b, per in results["no_mask_over_true_mask"].items())
     lines += ["", f"Frames of `grasplab scenes generate` ({cfg['num_scenes']} scenes x {cfg['views']} "
               f"rig views per split, 5 objects, 640x360); AP: GraspNet protocol (mean over 6 μ, "
-              f"percent), the evaluator of `grasplab eval ap`. No mask / true mask: {ratio}."]
+              f"percent), the evaluator of `grasplab eval ap`, force closure by the reference / "
+              f"exact backend. No mask / true mask: {ratio}."]
     return "\n".join(lines) + "\n"
 
 
