@@ -7,6 +7,9 @@
 - :func:`build_detector`, :func:`available_detectors`, :func:`register_detector`: every detector
   (analytic, pixel, random, oracle, pixel-oracle, ...) built by name with its options;
 - :class:`AnalyticDetector`: a GPD-style sample-and-evaluate detector (numpy only);
+- where grasp points may go: :func:`find_support` (table, bin floor and walls found in the
+  frame), :class:`SupportWorkspace`, a user's mask or camera-frame :class:`WorkspaceBox`
+  (:func:`restrict_observation`), or a known tray pose (:class:`TrayWorkspace`);
 - post-processing usable after any detector: :func:`collision_filter`, :func:`center_grasps`,
   :func:`workspace_filter`, :func:`nms`, :func:`top_k` and the :func:`postprocess` pipeline.
 """
@@ -14,6 +17,7 @@
 from grasplab.detection.analytic import AnalyticDetector, AnalyticDetectorConfig
 from grasplab.detection.cloud import estimate_normals, fit_plane, voxel_downsample
 from grasplab.detection.hand_search import HandSearchParams, HandSearchResult, search_hands
+from grasplab.detection.masking import SupportWorkspace, WorkspaceBox, restrict_observation
 from grasplab.detection.observation import Observation
 from grasplab.detection.postprocess import (
     PostProcessConfig,
@@ -32,6 +36,7 @@ from grasplab.detection.registry import (
     register_detector,
 )
 from grasplab.detection.scene_state import SceneState
+from grasplab.detection.support import SupportConfig, find_support
 from grasplab.detection.workspace import (
     TrayWorkspace,
     workspace_mask,
@@ -47,16 +52,21 @@ __all__ = [
     "PostProcessConfig",
     "SceneAwareDetector",
     "SceneState",
+    "SupportConfig",
+    "SupportWorkspace",
+    "WorkspaceBox",
     "available_detectors",
     "build_detector",
     "center_grasps",
     "collision_filter",
     "detector_entry",
     "estimate_normals",
+    "find_support",
     "fit_plane",
     "nms",
     "postprocess",
     "register_detector",
+    "restrict_observation",
     "search_hands",
     "top_k",
     "voxel_downsample",
