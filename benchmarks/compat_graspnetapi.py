@@ -18,6 +18,10 @@ Commands (from the repository root; the dataset is made by the commands in the d
     /tmp/gapi/bin/python benchmarks/compat_graspnetapi.py reference --work /tmp/compat_work
     .venv/bin/python benchmarks/compat_graspnetapi.py finish --work /tmp/compat_work
 
+AP section (``benchmarks/compat_ap.py``; stages ``ap-prepare [--clutter DS ...]``,
+``ap-reference``, ``ap-finish``): graspnetAPI's ``GraspNetEval.eval_scene`` against
+``grasplab eval ap`` on primitive table-tops and grasplab clutter, both cameras.
+
 Checks: (1) GraspGroup ``.npy`` round trip, (2) pose NMS, (3) approach views and view rotations,
 (4) collision / empty flags, (5) dataset loading (point clouds, model points, XML poses,
 ``loadGrasp``), (6) 6-DoF <-> rectangle conversion, (7) the evaluation's point sets (Open3D voxel
@@ -741,18 +745,31 @@ def finish(work: Path, results: Path = RESULTS) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Command line: ``prepare | reference | finish`` (see the module docstring)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("stage", choices=("prepare", "reference", "finish"))
+    parser.add_argument("stage", choices=("prepare", "reference", "finish", "ap-prepare",
+                                          "ap-reference", "ap-finish"))
     parser.add_argument("--work", type=Path, default=Path("/tmp/compat_work"))
     parser.add_argument("--data", type=Path, default=None,
                         help="grasplab dataset root for check 5 (prepare only)")
-    parser.add_argument("--out", type=Path, default=RESULTS, help="results JSON (finish only)")
+    parser.add_argument("--out", type=Path, default=None, help="results JSON (finish stages)")
+    parser.add_argument("--clutter", type=Path, nargs="*", default=[],
+                        help="grasplab datasets (scenes generate) for the AP section (ap-prepare)")
     args = parser.parse_args(argv)
-    if args.stage == "prepare":
+    if args.stage.startswith("ap-"):
+        import compat_ap  # the AP section, beside this script
+
+        if args.stage == "ap-prepare":
+            compat_ap.ap_prepare(args.work, args.clutter)
+        elif args.stage == "ap-reference":
+            compat_ap.ap_reference(args.work)
+        else:
+            print(json.dumps(compat_ap.ap_finish(args.work, args.out or compat_ap.AP_RESULTS),
+                             indent=2))
+    elif args.stage == "prepare":
         prepare(args.work, args.data)
     elif args.stage == "reference":
         reference(args.work)
     else:
-        finish(args.work, args.out)
+        finish(args.work, args.out or RESULTS)
 
 
 if __name__ == "__main__":

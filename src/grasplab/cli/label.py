@@ -27,6 +27,7 @@ from rich.table import Table
 
 from grasplab.cli.label_graspness import register_graspness_command
 from grasplab.cli.label_scenes import register_label_commands, run_label_job
+from grasplab.cli.label_sdf import register_sdf_command
 
 console = Console()
 
@@ -204,3 +205,4 @@ def objects(
 # Scene collision and pixel-level labels live in their own module; they join the same sub-app.
 register_label_commands(label_app)
 register_graspness_command(label_app)
+register_sdf_command(label_app)
