@@ -7,12 +7,12 @@ import pytest
 import trimesh
 
 from grasplab.core import make_transform
-from grasplab.labels.raycast import MeshRayCaster
 from grasplab.tactile import (
     GelSightConfig,
     background_image,
     deform_gel,
     mesh_distance,
+    pad_caster,
     pad_pose,
     phong_shading,
     press,
@@ -27,7 +27,7 @@ CFG = GelSightConfig(noise_std=0.0)
 def _gap(mesh: trimesh.Trimesh, centre_z: float, cfg: GelSightConfig = CFG) -> np.ndarray:
     """Object distance from its closest point, mesh centred at (0, 0, centre_z) of the pad."""
     T_mesh_pad = make_transform(np.eye(3), np.array([0.0, 0.0, -centre_z]))
-    distance = mesh_distance(MeshRayCaster(mesh), T_mesh_pad, cfg)
+    distance = mesh_distance(pad_caster(mesh), T_mesh_pad, cfg)
     return distance - distance.min()
 
 
@@ -206,3 +206,20 @@ def test_markers_in_the_contact_move_with_the_shear() -> None:
     shift = dark_centroid(moved, *centre) - dark_centroid(still, *centre)
     assert shift == pytest.approx(shear[::-1] / CFG.pixel_pitch, abs=0.5)
     assert np.array_equal(moved[corner], still[corner])
+
+
+def test_smoothing_makes_a_coarse_sphere_round_and_keeps_a_box_flat() -> None:
+    radius = 0.01
+    coarse = trimesh.creation.icosphere(subdivisions=2, radius=radius)  # facets ~2.5 mm
+    x, y = CFG.pixel_coordinates()
+    r2 = x[None, :] ** 2 + y[:, None] ** 2
+    near = r2 < (0.004) ** 2
+    exact = radius - np.sqrt(radius**2 - r2[near])  # true sphere, apex at the face
+    errors = []
+    for smooth in (False, True):
+        cfg = GelSightConfig(noise_std=0.0, smooth_surface=smooth)
+        gap = _gap(coarse, radius, cfg)
+        errors.append(np.abs((gap[near] - gap[near].min()) - (exact - exact.min())).max())
+    assert errors[1] < 0.5 * errors[0]
+    box = _gap(trimesh.creation.box(extents=(0.008, 0.006, 0.01)), 0.005)
+    assert np.abs(box[np.isfinite(box)]).max() < 1e-9  # flat face stays flat

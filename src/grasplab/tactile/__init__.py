@@ -26,7 +26,14 @@ from grasplab.tactile.optics import (
     shading_table,
     to_uint8,
 )
-from grasplab.tactile.pads import SIDES, GelSightSensor, PadReading, mesh_distance, pad_pose
+from grasplab.tactile.pads import (
+    SIDES,
+    GelSightSensor,
+    PadReading,
+    mesh_distance,
+    pad_caster,
+    pad_pose,
+)
 
 __all__ = [
     "PHASES",
@@ -39,6 +46,7 @@ __all__ = [
     "capture_grasp",
     "deform_gel",
     "mesh_distance",
+    "pad_caster",
     "pad_pose",
     "phong_shading",
     "press",

@@ -79,6 +79,8 @@ class GelSightConfig:
         marker_darkness: how much a marker darkens the image at its centre, in ``[0, 1]``.
         raycast_stride: cast one ray every ``stride`` pixels and interpolate the object's
             distance in between (1 = one ray per pixel).
+        smooth_surface: press the Phong tessellation of the object mesh (smooth curved
+            surfaces, sharp edges kept) instead of its flat facets.
     """
 
     pad_size: tuple[float, float] = (0.016, 0.012)
@@ -94,7 +96,7 @@ class GelSightConfig:
         (1.0, 0.0, 0.35), (-0.5, 0.866, 0.35), (-0.5, -0.866, 0.35))
     light_colors: tuple[tuple[float, ...], ...] = (
         (0.55, 0.08, 0.06), (0.06, 0.50, 0.10), (0.06, 0.12, 0.60))
-    diffuse: float = 0.9
+    diffuse: float = 1.5
     specular: float = 0.25
     shininess: float = 5.0
     background_color: tuple[float, float, float] = (0.46, 0.48, 0.44)
@@ -105,6 +107,7 @@ class GelSightConfig:
     marker_radius: float = 0.00018
     marker_darkness: float = 0.75
     raycast_stride: int = 2
+    smooth_surface: bool = True
 
     def __post_init__(self) -> None:
         size = tuple(_positive(v, "pad_size") for v in self.pad_size)

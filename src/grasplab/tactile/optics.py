@@ -106,11 +106,11 @@ def pressing_depth(gap: ArrayLike, force: float, pixel_area: float, config: GelS
         raise ValueError(f"pressing_depth: expected force >= 0 and pixel_area > 0, got {force}, "
                          f"{pixel_area}")
     thickness = config.gel_thickness
-    g = np.sort(g[np.isfinite(g) & (g < thickness)].ravel())
+    g = np.sort(g[np.isfinite(g) & (g < thickness)].astype(np.float32))
     if force == 0 or len(g) == 0:
         return 0.0
     stiffness = config.gel_modulus / thickness * pixel_area
-    cum = np.concatenate([[0.0], np.cumsum(g)])
+    cum = np.concatenate([[0.0], np.cumsum(g, dtype=np.float64)])
 
     def pushback(depth: float) -> float:
         # sum(clip(depth - g, 0, thickness)) over the sorted g with prefix sums
