@@ -2,6 +2,8 @@
 
 - :mod:`~grasplab.tactile.config`: :class:`GelSightConfig` (pad geometry, gel, lights, noise,
   markers);
+- :mod:`~grasplab.tactile.background`: the untouched image (:func:`background_image`) and the
+  marker dots moved by the shear (:func:`move_markers`);
 - :mod:`~grasplab.tactile.optics`: pure functions from a pressed height map to an image
   (:func:`press`, :func:`pressing_depth`, :func:`deform_gel`, :func:`shade`,
   :func:`render_tactile`);
@@ -13,10 +15,10 @@
 numpy and scipy only (no OpenGL, no torch); PyBullet through the world.
 """
 
+from grasplab.tactile.background import background_image, membrane_image, move_markers
 from grasplab.tactile.capture import PHASES, TactileTrial, capture_grasp, top_down_grasp
 from grasplab.tactile.config import GelSightConfig
 from grasplab.tactile.optics import (
-    background_image,
     deform_gel,
     phong_shading,
     press,
@@ -45,7 +47,9 @@ __all__ = [
     "background_image",
     "capture_grasp",
     "deform_gel",
+    "membrane_image",
     "mesh_distance",
+    "move_markers",
     "pad_caster",
     "pad_pose",
     "phong_shading",
