@@ -63,7 +63,7 @@ def _figure(images: dict[str, np.ndarray], scenes: dict[str, np.ndarray], title:
 
 @tactile_app.command("show")
 def show(
-    object_name: str = typer.Option("box_block", "--object", help="Library id or name."),
+    object_name: str = typer.Option("cylinder_tall", "--object", help="Library id or name."),
     out: Path = typer.Option(Path("tactile_show.png"), "--out", help="PNG to write."),
     seed: int = typer.Option(0, "--seed", help="Seed of the object's pose and the pixel noise."),
     mu: float = typer.Option(0.6, "--mu", help="Friction coefficient of finger-object contacts."),
@@ -102,6 +102,10 @@ def show(
             scenes[phase] = render_frame(world, intrinsics, T).rgb  # type: ignore[arg-type]
 
         trial = capture_grasp(world, hand, grasp, GelSightSensor(), rng=gen, on_phase=snap)
+    if not trial.images:
+        console.print(f"[red]error:[/red] the grasp on {obj.name} ended before the jaws reached "
+                      f"the object ({trial.outcome.reason}); no tactile images. Try another --seed.")
+        raise typer.Exit(code=1)
     out.parent.mkdir(parents=True, exist_ok=True)
     forces = ", ".join(f"{p} {r[0].normal_force:.1f}/{r[1].normal_force:.1f} N"
                        for p, r in trial.readings.items())
