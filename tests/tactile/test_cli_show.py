@@ -26,3 +26,19 @@ def test_tactile_show_rejects_unknown_object(tmp_path: Path) -> None:
                                       str(tmp_path / "x.png")])
     assert result.exit_code != 0
     assert "unknown object" in result.output
+
+
+def test_tactile_show_exits_1_when_the_grasp_never_touches(tmp_path: Path,
+                                                           monkeypatch: object) -> None:
+    import grasplab.tactile as tactile
+    from grasplab.execution import GraspOutcome
+
+    def collide(*args: object, **kwargs: object) -> tactile.TactileTrial:
+        return tactile.TactileTrial(GraspOutcome(False, None, "collision_on_approach"), {}, {})
+
+    monkeypatch.setattr(tactile, "capture_grasp", collide)  # type: ignore[attr-defined]
+    out = tmp_path / "x.png"
+    result = CliRunner().invoke(app, ["tactile", "show", "--object", "cube_small", "--out",
+                                      str(out)])
+    assert result.exit_code == 1
+    assert "collision_on_approach" in result.output and not out.exists()
