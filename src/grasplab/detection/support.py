@@ -142,6 +142,8 @@ class SupportResult:
         resting: (N,) bool per input point: rests inside or on the support (all True when
             no support was found: then nothing can be told apart).
         obstacle: (N,) bool per input point: on a support or a wall.
+        plane_of_point: (N,) int64 index into ``planes`` of each input point's plane (-1 for
+            none; by voxel of ``voxel_size``).
     """
 
     planes: tuple[Plane, ...]
