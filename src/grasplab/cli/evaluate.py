@@ -55,7 +55,7 @@ def parse_scene_ids(text: str) -> list[int]:
 def _print_tables(data: dict[str, object]) -> None:
     tables = data["tables"]
     assert isinstance(tables, dict)
-    table = Table(title="GraspNet AP (percent)")
+    table = Table(title=f"GraspNet AP (percent; force closure: {data.get('fc_backend')})")
     for column in ("split", "frames", "AP", "AP_paper", "AP_0.8", "AP_0.4"):
         table.add_column(column, justify="right")
     for name, row in tables.items():
