@@ -70,6 +70,11 @@ def test_bad_inputs(tmp_path):
     (tmp_path / "header.sdf").write_text("2 2\n0 0 0\n0.01\n")
     with pytest.raises(ValueError, match="header"):
         read_sdf(tmp_path / "header.sdf")
+    (tmp_path / "nan.sdf").write_text("1 1 2\n0 0 0\n0.01\n1\nabc\n")
+    with pytest.raises(ValueError, match="not a number"):
+        read_sdf(tmp_path / "nan.sdf")
+    with pytest.raises(ValueError, match="header"):
+        read_sdf(tmp_path / "header.sdf")
     with pytest.raises(ValueError):
         SignedDistanceField(np.zeros((2, 2, 2)), np.zeros(3), 0.0)
     with pytest.raises(ValueError):

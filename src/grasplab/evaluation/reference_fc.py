@@ -107,14 +107,22 @@ def sdf_at(field: SignedDistanceField, coords: np.ndarray) -> np.ndarray:
     outside = (flat < 0).any(axis=1) | (flat >= dims).any(axis=1)
     clamped = np.clip(flat, 0, dims - 1)
     lower = np.floor(clamped).astype(np.int64)
+    frac = clamped - lower
+    # per axis: weights of the lower / upper corner, and whether the upper corner exists
+    low_w, up_w = 1.0 - frac, 1.0 - np.abs(1.0 - frac)
+    up_ok = lower < dims - 1
+    values = field.values.reshape(-1)
+    strides = np.array([dims[1] * dims[2], dims[2], 1])
+    base = lower @ strides
     total = np.zeros(len(flat))
     for offset in _CORNERS:
-        corner = lower + offset
-        inside = (corner < dims).all(axis=1)
-        safe = np.minimum(corner, dims - 1)
-        value = np.where(inside, field.values[safe[:, 0], safe[:, 1], safe[:, 2]], 0.0)
-        weight = 1.0 - np.abs(corner - clamped)
-        total = total + (weight[:, 0] * weight[:, 1] * weight[:, 2]) * value
+        w = [up_w[:, a] if offset[a] else low_w[:, a] for a in range(3)]
+        index = base + (offset * strides).sum()
+        ok = np.ones(len(flat), dtype=bool)
+        for axis in np.flatnonzero(offset):
+            ok &= up_ok[:, axis]
+        value = np.where(ok, values[np.where(ok, index, 0)], 0.0)
+        total = total + (w[0] * w[1] * w[2]) * value
     if outside.any():
         gap = np.linalg.norm(flat[outside] - clamped[outside], axis=1) * field.resolution
         total[outside] = total[outside] + gap

@@ -262,7 +262,11 @@ def read_sdf(path: Path | str) -> SignedDistanceField:
             raise ValueError(f"{source}: malformed SDF header ({exc})") from exc
         if len(dims) != 3 or min(dims) < 1 or origin.shape != (3,):
             raise ValueError(f"{source}: malformed SDF header (dims {dims}, origin {origin})")
-        flat = np.array(handle.read().split(), dtype=np.float64)
+        text = handle.read()
+    try:
+        flat = np.array(text.split(), dtype=np.float64)
+    except ValueError as exc:
+        raise ValueError(f"{source}: a value that is not a number ({exc})") from exc
     expected = dims[0] * dims[1] * dims[2]
     if flat.size < expected:
         raise ValueError(f"{source}: {flat.size} SDF values, expected {expected}")
