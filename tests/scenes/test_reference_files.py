@@ -47,3 +47,17 @@ def test_rs_wrt_kn_only_with_both_cameras(tmp_path):
     poses = np.load(written)
     assert poses.shape == (2, 4, 4)
     assert np.allclose(poses[0], shift)
+
+
+def test_cli_label_sdf(tmp_path):
+    from typer.testing import CliRunner
+
+    from grasplab.cli.label import label_app
+
+    DatasetWriter(tmp_path, "realsense").write_model(0, trimesh.creation.box((0.02, 0.02, 0.02)))
+    runner = CliRunner()
+    outcome = runner.invoke(label_app, ["sdf", "--root", str(tmp_path), "--dim", "10"])
+    assert outcome.exit_code == 0, outcome.output
+    assert read_sdf(tmp_path / "models" / "000" / "textured.sdf").dims == (20, 20, 20)
+    empty = runner.invoke(label_app, ["sdf", "--root", str(tmp_path / "none")])
+    assert empty.exit_code == 2 and "no models" in empty.output
