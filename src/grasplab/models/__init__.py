@@ -1,6 +1,7 @@
 """Models: ``nn.Module`` backbones and heads of grasplab detectors, built by family from one registry."""
 
 from grasplab.models.affga import AFFGABackbone, HybridAtrousPyramid, TaskAttentionDecoder
+from grasplab.models.gsnet import GSNet, GSNetSpec, build_gsnet
 from grasplab.models.pixel_backbones import GGCNN2Backbone, GRConvNetBackbone, ResidualBlock
 from grasplab.models.pixel_net import (
     PIXEL_BACKBONES,
@@ -26,12 +27,15 @@ __all__ = [
     "PIXEL_BACKBONES",
     "AFFGABackbone",
     "GGCNN2Backbone",
+    "GSNet",
+    "GSNetSpec",
     "GRConvNetBackbone",
     "HybridAtrousPyramid",
     "PixelGraspNet",
     "PixelNetSpec",
     "ResidualBlock",
     "TaskAttentionDecoder",
+    "build_gsnet",
     "build_model",
     "build_pixel_model",
     "count_parameters",

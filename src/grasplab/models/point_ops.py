@@ -1,0 +1,231 @@
+"""Point-cloud operations in pure PyTorch: farthest point sampling, ball and cylinder queries.
+
+No compiled extension: everything is batched tensor code that runs on a CPU or a GPU. Points are
+(B, N, 3) float tensors in metres in one frame (the camera frame for GSNet); indices are int64.
+Gripper frames follow graspnetAPI (:mod:`grasplab.core.rotations`): x = approach, y = jaw axis,
+z = finger height.
+
+>>> import torch
+>>> xyz = torch.tensor([[[0.0, 0, 0], [1, 0, 0], [0.1, 0, 0], [0, 2, 0]]])
+>>> farthest_point_sample(xyz, 3).tolist()
+[[0, 3, 1]]
+"""
+
+from __future__ import annotations
+
+import math
+
+from grasplab._optional import require
+
+require("torch")
+import torch  # noqa: E402
+
+__all__ = [
+    "ball_query",
+    "cylinder_query",
+    "farthest_point_sample",
+    "gather_points",
+    "rotation_from_view_torch",
+]
+
+
+def _check_xyz(xyz: torch.Tensor, name: str = "xyz") -> None:
+    if xyz.ndim != 3 or xyz.shape[-1] != 3:
+        raise ValueError(f"{name}: expected shape (B, N, 3), got {tuple(xyz.shape)}")
+
+
+def farthest_point_sample(
+    xyz: torch.Tensor, num_samples: int, valid: torch.Tensor | None = None, start: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Exact farthest point sampling (the first pick, then each next is farthest from all picked).
+
+    Args:
+        xyz: (B, N, 3) points.
+        num_samples: M indices per batch element.
+        valid: (B, N) bool candidates (None = all). Invalid points are never picked while a
+            valid one remains; when fewer than M are valid the picks cycle through them again,
+            and an element with no valid point samples all its points.
+        start: (B,) index of the first pick (default: the first valid point).
+
+    Returns:
+        (B, M) int64 indices into N.
+    """
+    _check_xyz(xyz)
+    b, n, _ = xyz.shape
+    if num_samples < 1 or n < 1:
+        raise ValueError(f"farthest_point_sample: need num_samples >= 1 and N >= 1, got {num_samples}, {n}")
+    cand = torch.ones(b, n, dtype=torch.bool, device=xyz.device) if valid is None else valid.clone()
+    cand[~cand.any(dim=1)] = True
+    first = torch.argmax(cand.to(torch.uint8), dim=1) if start is None else start.to(torch.int64)
+    big = torch.finfo(xyz.dtype).max
+    dist = torch.where(
+        cand,
+        torch.full((b, n), big, dtype=xyz.dtype, device=xyz.device),
+        torch.full((b, n), -1.0, dtype=xyz.dtype, device=xyz.device),
+    )
+    count = cand.sum(dim=1)
+    out = torch.empty(b, num_samples, dtype=torch.int64, device=xyz.device)
+    rows = torch.arange(b, device=xyz.device)
+    current = first
+    pts = xyz.detach()
+    for i in range(min(num_samples, n)):
+        out[:, i] = current
+        d = ((pts - pts[rows, current][:, None, :]) ** 2).sum(-1)
+        dist = torch.where(cand, torch.minimum(dist, d), dist)
+        current = torch.argmax(dist, dim=1)
+    if num_samples > n:
+        out[:, n:] = out[:, :1]
+    # Elements with fewer valid points than M: cycle through their first picks.
+    slots = torch.arange(num_samples, device=xyz.device)[None, :] % count.clamp(min=1)[:, None]
+    return torch.gather(out, 1, slots)
+
+
+def gather_points(values: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """Rows of per-point values at indices.
+
+    Args:
+        values: (B, N, C) per-point values.
+        index: (B, ...) int64 indices into N.
+
+    Returns:
+        (B, ..., C) gathered values.
+    """
+    b = values.shape[0]
+    flat = index.reshape(b, -1)
+    out = torch.gather(values, 1, flat[..., None].expand(-1, -1, values.shape[-1]))
+    return out.reshape(*index.shape, values.shape[-1])
+
+
+def _first_k(inside: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first k True columns of each row (index order), padded with the row's first one."""
+    n = inside.shape[-1]
+    order = torch.arange(n, device=inside.device).expand_as(inside)
+    keyed = torch.where(inside, order, torch.full_like(order, n))
+    kk = min(k, n)
+    idx = torch.topk(keyed, kk, dim=-1, largest=False, sorted=True).values
+    if kk < k:
+        idx = torch.cat([idx, idx.new_full((*idx.shape[:-1], k - kk), n)], dim=-1)
+    found = idx < n
+    first = torch.where(found[..., :1], idx[..., :1], torch.zeros_like(idx[..., :1]))
+    return torch.where(found, idx, first.expand_as(idx)), found
+
+
+def ball_query(
+    xyz: torch.Tensor, centers: torch.Tensor, radius: float, num_neighbors: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first ``num_neighbors`` points (in index order) within ``radius`` of each centre.
+
+    Args:
+        xyz: (B, N, 3) points.
+        centers: (B, M, 3) query centres.
+        radius: metres.
+        num_neighbors: K.
+
+    Returns:
+        ``index`` (B, M, K) int64 (missing slots repeat the first neighbour; 0 when none) and
+        ``found`` (B, M, K) bool (False on the padded slots).
+    """
+    _check_xyz(xyz)
+    _check_xyz(centers, "centers")
+    if radius <= 0 or num_neighbors < 1:
+        raise ValueError(f"ball_query: need radius > 0 and num_neighbors >= 1, got {radius}, {num_neighbors}")
+    d2 = torch.cdist(centers.detach(), xyz.detach()) ** 2
+    return _first_k(d2 <= radius * radius, num_neighbors)
+
+
+def rotation_from_view_torch(approaches: torch.Tensor, angles: torch.Tensor) -> torch.Tensor:
+    """Gripper rotations from approach directions and in-plane angles (the reference construction).
+
+    The same numbers as :func:`grasplab.core.rotations.rotation_from_view`, for tensors of any
+    leading shape: ``a = approach / |approach|``, ``b = normalize(-a_y, a_x, 0)`` (or (0, 1, 0)
+    when ``a`` is vertical), ``c = a × b``, ``R = [a b c] Rx(angle)``.
+
+    Args:
+        approaches: (..., 3) non-zero approach directions.
+        angles: (...) radians.
+
+    Returns:
+        (..., 3, 3) rotations whose first column is the unit approach.
+    """
+    a = approaches / approaches.norm(dim=-1, keepdim=True)
+    b = torch.stack([-a[..., 1], a[..., 0], torch.zeros_like(a[..., 0])], dim=-1)
+    b_norm = b.norm(dim=-1, keepdim=True)
+    vertical = b_norm == 0
+    y_axis = torch.zeros_like(b)
+    y_axis[..., 1] = 1.0
+    b = torch.where(vertical, y_axis, b / torch.where(vertical, torch.ones_like(b_norm), b_norm))
+    c = torch.cross(a, b, dim=-1)
+    cos, sin = torch.cos(angles)[..., None], torch.sin(angles)[..., None]
+    return torch.stack([a, b * cos + c * sin, c * cos - b * sin], dim=-1)
+
+
+def cylinder_query(
+    xyz: torch.Tensor,
+    centers: torch.Tensor,
+    rotations: torch.Tensor,
+    radius: float,
+    height_min: float,
+    height_max: float,
+    num_samples: int,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Points in a cylinder along each gripper's approach axis (GSNet's grouping).
+
+    A point p belongs to centre c with rotation R when its gripper-frame coordinates
+    ``q = Rᵀ (p − c)`` satisfy ``height_min <= q_x <= height_max`` and ``q_y² + q_z² <= radius²``.
+
+    Args:
+        xyz: (B, N, 3) points.
+        centers: (B, M, 3) cylinder centres (the seeds).
+        rotations: (B, M, 3, 3) gripper rotations (first column = approach axis).
+        radius: cylinder radius, metres.
+        height_min: lower end along the approach (negative = behind the seed), metres.
+        height_max: upper end, metres.
+        num_samples: K points per cylinder (the first in index order; padded by repetition).
+
+    Returns:
+        ``index`` (B, M, K) int64, ``local`` (B, M, K, 3) gripper-frame coordinates of the grouped
+        points divided by ``radius`` (zeros in empty cylinders), and ``found`` (B, M, K) bool.
+    """
+    _check_xyz(xyz)
+    _check_xyz(centers, "centers")
+    if radius <= 0 or height_max <= height_min or num_samples < 1:
+        raise ValueError("cylinder_query: need radius > 0, height_max > height_min and num_samples >= 1")
+    reach = math.sqrt(radius**2 + max(abs(height_min), abs(height_max)) ** 2)
+    pts = xyz.detach()
+    chunk = max(1, _CHUNK_ELEMENTS // max(1, xyz.shape[0] * xyz.shape[1]))
+    parts = [
+        _cylinder_chunk(
+            pts,
+            centers[:, i : i + chunk].detach(),
+            rotations[:, i : i + chunk].detach(),
+            (radius, height_min, height_max, reach),
+            num_samples,
+        )
+        for i in range(0, centers.shape[1], chunk)
+    ]
+    index = torch.cat([p[0] for p in parts], dim=1)
+    local = torch.cat([p[1] for p in parts], dim=1)
+    found = torch.cat([p[2] for p in parts], dim=1)
+    return index, local, found
+
+
+#: (B * M_chunk * N) entries per cylinder-query chunk (bounds the (B, M, N, 3) temporaries)
+_CHUNK_ELEMENTS = 2_000_000
+
+
+def _cylinder_chunk(
+    pts: torch.Tensor,
+    centers: torch.Tensor,
+    rotations: torch.Tensor,
+    shape: tuple[float, float, float, float],
+    num_samples: int,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    radius, height_min, height_max, reach = shape
+    near = torch.cdist(centers, pts) <= reach  # (B, m, N) prefilter by a ball
+    rel = pts[:, None, :, :] - centers[:, :, None, :]  # (B, m, N, 3)
+    q = torch.einsum("bmnk,bmkj->bmnj", rel, rotations)
+    inside = near & (q[..., 0] >= height_min) & (q[..., 0] <= height_max)
+    inside &= q[..., 1] ** 2 + q[..., 2] ** 2 <= radius * radius
+    index, found = _first_k(inside, num_samples)
+    local = torch.gather(q, 2, index[..., None].expand(-1, -1, -1, 3)) / radius
+    return index, local * found[..., None], found

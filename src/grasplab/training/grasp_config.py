@@ -1,0 +1,82 @@
+"""Config of GSNet training runs (``grasplab train grasp``; presets in ``configs/grasp/``).
+
+Sections: ``data`` (:class:`GraspDataConfig`), ``model`` (the network's
+:class:`~grasplab.models.gsnet.GSNetSpec` itself, stored with every checkpoint), ``loss``
+(:class:`~grasplab.training.grasp_losses.GraspLossWeights`), ``optim``
+(:class:`~grasplab.training.config.OptimConfig`; GSNet's Adam 1e-3 × 0.95^epoch is
+``lr_gamma: 0.95`` with a milestone at every epoch) and ``seed``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grasplab.models.gsnet import GSNetSpec
+from grasplab.runtime.config import load_config
+from grasplab.training.config import OptimConfig
+from grasplab.training.grasp_losses import GraspLossWeights
+
+__all__ = ["GraspDataConfig", "GraspTrainConfig", "load_grasp_train_config"]
+
+
+@dataclass(frozen=True)
+class GraspDataConfig:
+    """Frames, sampling and augmentation of GSNet training (metres, degrees).
+
+    Attributes:
+        root: dataset root with graspness labels (``grasplab label graspness``).
+        camera: camera folder.
+        num_points: points drawn per frame.
+        downsample: image subsampling of the depth2d input (pixels scaled alike).
+        max_objects: object slots per sample (>= objects per scene).
+        val_fraction: fraction of scenes (the last) held out for validation.
+        val_scenes: explicit validation scenes (overrides ``val_fraction``).
+        max_frames: at most this many training frames; None = all.
+        augment: flip / rotation / translation of training clouds.
+        flip: mirror across the YZ plane with p 0.5.
+        max_rotation_deg: rotation about the camera x axis, ±.
+        translation_xy: shift in x and y, ±.
+        translation_z: (low, high) shift in z.
+    """
+
+    root: str = "data"
+    camera: str = "realsense"
+    num_points: int = 8192
+    downsample: int = 2
+    max_objects: int = 32
+    val_fraction: float = 0.1
+    val_scenes: tuple[int, ...] | None = None
+    max_frames: int | None = None
+    augment: bool = True
+    flip: bool = True
+    max_rotation_deg: float = 30.0
+    translation_xy: float = 0.2
+    translation_z: tuple[float, float] = (-0.1, 0.2)
+
+    def __post_init__(self) -> None:
+        if self.num_points < 1 or self.downsample < 1 or self.max_objects < 1:
+            raise ValueError("data: need num_points, downsample and max_objects >= 1")
+
+
+@dataclass(frozen=True)
+class GraspTrainConfig:
+    """Everything a GSNet training run needs (saved as ``config.yaml`` in the run)."""
+
+    data: GraspDataConfig = field(default_factory=GraspDataConfig)
+    model: GSNetSpec = field(default_factory=GSNetSpec)
+    loss: GraspLossWeights = field(default_factory=GraspLossWeights)
+    optim: OptimConfig = field(
+        default_factory=lambda: OptimConfig(
+            epochs=10, batch_size=4, lr_milestones=tuple(range(1, 10)), lr_gamma=0.95
+        )
+    )
+    seed: int = 0
+
+
+def load_grasp_train_config(
+    path: Path | str | None = None, overrides: Sequence[str] = ()
+) -> GraspTrainConfig:
+    """Read a YAML preset (or the defaults when ``path`` is None) and apply ``--set`` overrides."""
+    return load_config(GraspTrainConfig, path, overrides)

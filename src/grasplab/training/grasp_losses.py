@@ -1,0 +1,108 @@
+"""Losses of GSNet / AnyGrasp training, each term returned separately (wave2-facts.md §1).
+
+| term | loss | where | weight |
+|---|---|---|---|
+| objectness | cross-entropy, 2 classes | every point | 1 |
+| graspness | smooth-L1 | points of objects (label) | 10 |
+| view | smooth-L1 on the V view graspness | seeds with a label | 100 |
+| score | smooth-L1 on the A × D scores of the chosen view | seeds with a label | 15 |
+| width | smooth-L1 on width × 10 (metres) | (seed, angle, depth) with score label > 0 | 10 |
+| stable | smooth-L1 on the A stable scores | (seed, angle) with a free grasp | 10 |
+
+The stable weight is not given by the papers (AnyGrasp only says smooth-L1 as GSNet); 10, the
+width's, is grasplab's choice. A masked mean over an empty mask is 0 (with a graph).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from grasplab._optional import require
+
+require("torch")
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402, N812
+
+__all__ = ["GRASP_LOSS_TERMS", "GraspLossTerms", "GraspLossWeights", "gsnet_losses", "masked_smooth_l1"]
+
+GRASP_LOSS_TERMS = ("objectness", "graspness", "view", "score", "width", "stable")
+
+
+@dataclass(frozen=True)
+class GraspLossWeights:
+    """Weights of the loss terms (defaults: the GSNet re-implementation's, stable = width's)."""
+
+    objectness: float = 1.0
+    graspness: float = 10.0
+    view: float = 100.0
+    score: float = 15.0
+    width: float = 10.0
+    stable: float = 10.0
+
+
+@dataclass(frozen=True)
+class GraspLossTerms:
+    """Unweighted terms (scalar tensors) and their weighted sum ``total``."""
+
+    objectness: torch.Tensor
+    graspness: torch.Tensor
+    view: torch.Tensor
+    score: torch.Tensor
+    width: torch.Tensor
+    stable: torch.Tensor
+    total: torch.Tensor
+
+    def as_floats(self) -> dict[str, float]:
+        """The unweighted terms as floats, for the training log."""
+        return {name: float(getattr(self, name).detach()) for name in GRASP_LOSS_TERMS}
+
+
+def masked_smooth_l1(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean smooth-L1 (beta 1) over the entries where ``mask`` (broadcast to ``pred``) is set.
+
+    >>> masked_smooth_l1(torch.tensor([0.5, 3.0]), torch.zeros(2), torch.tensor([True, False])).item()
+    0.125
+    """
+    full = mask.expand_as(pred)
+    loss = F.smooth_l1_loss(pred, target, reduction="none")
+    return (loss * full).sum() / full.sum().clamp(min=1)
+
+
+def gsnet_losses(
+    outputs: dict[str, torch.Tensor], targets: dict[str, torch.Tensor], weights: GraspLossWeights
+) -> GraspLossTerms:
+    """All GSNet terms.
+
+    Args:
+        outputs: network outputs: ``objectness`` (B, 2, N) logits, ``graspness`` (B, N),
+            ``view_scores`` (B, M, V), ``score`` / ``width`` (B, M, A, D), ``stable`` (B, M, A)
+            (optional).
+        targets: ``objectness`` (B, N) int64, ``graspness`` (B, N), ``seed_valid`` (B, M) bool,
+            ``view`` (B, M, V), ``score`` (B, M, A, D) in [0, 1], ``width`` (B, M, A, D) metres,
+            ``stable`` (B, M, A) and ``stable_valid`` () bool (labels carry stable scores).
+
+    Returns:
+        :class:`GraspLossTerms`.
+    """
+    obj = F.cross_entropy(outputs["objectness"], targets["objectness"])
+    on_object = targets["objectness"] > 0
+    grasp = masked_smooth_l1(outputs["graspness"], targets["graspness"], on_object)
+    valid = targets["seed_valid"]
+    view = masked_smooth_l1(outputs["view_scores"], targets["view"], valid[..., None])
+    score = masked_smooth_l1(outputs["score"], targets["score"], valid[..., None, None])
+    positive = (targets["score"] > 0) & valid[..., None, None]
+    width = masked_smooth_l1(outputs["width"], targets["width"] * 10.0, positive)
+    if "stable" in outputs:
+        free_angle = positive.any(dim=-1) & targets["stable_valid"].to(torch.bool)
+        stable = masked_smooth_l1(outputs["stable"], targets["stable"], free_angle)
+    else:
+        stable = outputs["score"].sum() * 0.0
+    total = (
+        weights.objectness * obj
+        + weights.graspness * grasp
+        + weights.view * view
+        + weights.score * score
+        + weights.width * width
+        + weights.stable * stable
+    )
+    return GraspLossTerms(obj, grasp, view, score, width, stable, total)

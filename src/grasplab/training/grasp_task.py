@@ -1,0 +1,222 @@
+"""GSNet / AnyGrasp training as a :class:`grasplab.training.task.TrainTask`.
+
+The network is ``build_model("gsnet", config.model)``; the datasets are
+:class:`~grasplab.data.grasp_dataset.GraspFrameDataset` over the frames with graspness labels,
+split by scene. One step: backbone and graspable head on every point; seeds from the predicted
+objectness and graspness (graspable FPS); view head on the seeds; per seed a camera-frame view
+drawn from its label's min-max normalised view graspness (torch's RNG, which the Trainer seeds
+per epoch; seeds without a label take the predicted argmax); cylinder grouping and operation
+head along the drawn view; the losses of :mod:`grasplab.training.grasp_losses`, each term logged.
+Seed targets are looked up in the object-frame scene labels (:mod:`grasplab.data.grasp_targets`).
+
+Validation (cheap proxies, every epoch): the loss with the label's best view, objectness
+accuracy, graspness MAE on object points, the share of seeds on labelled points, the score MAE
+of the chosen view and ``success``: the share of seeds whose predicted best (angle, depth) of
+the label's best view is a free grasp. The best checkpoint maximises (success, −loss).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+
+from grasplab._optional import require
+
+require("torch")
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+from grasplab.data.grasp_dataset import (  # noqa: E402
+    GraspAugmentConfig,
+    GraspFrameDataset,
+    SceneLabelStore,
+    list_graspness_frames,
+)
+from grasplab.data.grasp_targets import seed_grasp_targets, seed_view_targets  # noqa: E402
+from grasplab.data.pixel_dataset import split_frames  # noqa: E402
+from grasplab.models.gsnet import GSNet  # noqa: E402
+from grasplab.models.registry import build_model  # noqa: E402
+from grasplab.training.grasp_config import GraspTrainConfig  # noqa: E402
+from grasplab.training.grasp_losses import GraspLossTerms, gsnet_losses  # noqa: E402
+from grasplab.training.task import LossOutput, TaskBase  # noqa: E402
+
+__all__ = ["GraspTask", "seed_targets"]
+
+
+def seed_targets(
+    store: SceneLabelStore,
+    batch: Mapping[str, torch.Tensor],
+    seed_index: torch.Tensor,
+    choose: str = "sample",
+    predicted_views: torch.Tensor | None = None,
+) -> dict[str, torch.Tensor]:
+    """Targets of the seeds of a batch and their camera-frame views.
+
+    Args:
+        store: the scene labels.
+        batch: a collated batch of :class:`GraspFrameDataset` samples.
+        seed_index: (B, M) seed point indices.
+        choose: "sample" (from the normalised view graspness, torch's RNG) or "best" (argmax).
+        predicted_views: (B, M) views for seeds without a label (default view 0).
+
+    Returns:
+        ``seed_valid`` (B, M) bool, ``view`` (B, M, V), ``view_index`` (B, M) int64, ``score`` and
+        ``width`` (B, M, A, D), ``stable`` (B, M, A), ``stable_valid`` () bool; on the batch's device.
+    """
+    device = seed_index.device
+    seeds = seed_index.cpu().numpy()
+    rows = torch.gather(batch["label_row"], 1, seed_index).cpu().numpy()
+    slots = torch.gather(batch["object_slot"], 1, seed_index).cpu().numpy()
+    view_maps, angle_maps = batch["view_map"].cpu().numpy(), batch["angle_map"].cpu().numpy()
+    valid = (rows >= 0) & (slots >= 0)
+    rows = np.where(valid, rows, -1)
+    slot_idx = np.maximum(slots, 0)
+    views = np.stack(
+        [
+            seed_view_targets(store.get(int(batch["scene_id"][b])), rows[b], view_maps[b, slot_idx[b]])
+            for b in range(len(seeds))
+        ]
+    )
+    view_t = torch.from_numpy(views)
+    has_grasp = view_t.sum(-1) > 0
+    if choose == "sample":
+        probs = torch.where(has_grasp[..., None], view_t, torch.ones_like(view_t))
+        chosen = torch.multinomial(probs.reshape(-1, probs.shape[-1]), 1).reshape(probs.shape[:2])
+    else:
+        chosen = view_t.argmax(-1)
+    fallback = torch.zeros_like(chosen) if predicted_views is None else predicted_views.cpu()
+    chosen = torch.where(has_grasp, chosen, fallback)
+    out: dict[str, list[np.ndarray]] = {"score": [], "width": [], "stable": []}
+    stable_valid = True
+    for b in range(len(seeds)):
+        j = chosen[b].numpy()
+        obj_views = view_maps[b, slot_idx[b], j]
+        amaps = angle_maps[b, slot_idx[b], j]
+        t = seed_grasp_targets(store.get(int(batch["scene_id"][b])), rows[b], obj_views, amaps)
+        stable_valid &= t.has_stable
+        out["score"].append(t.score)
+        out["width"].append(t.width)
+        out["stable"].append(t.stable)
+    result = {k: torch.from_numpy(np.stack(v)).to(device) for k, v in out.items()}
+    result.update(
+        seed_valid=torch.from_numpy(valid).to(device),
+        view=view_t.to(device),
+        view_index=chosen.to(device),
+        stable_valid=torch.tensor(stable_valid, device=device),
+    )
+    return result
+
+
+class GraspTask(TaskBase):
+    """Train GSNet (see the module docstring).
+
+    Args:
+        config: the resolved GSNet training config.
+    """
+
+    name = "grasp"
+
+    def __init__(self, config: GraspTrainConfig) -> None:
+        self.config = config
+        self.store = SceneLabelStore(config.data.root, config.data.camera)
+
+    def build_model(self) -> nn.Module:
+        """The config's GSNet (initialised from torch's RNG; the Trainer scopes and seeds it)."""
+        return build_model("gsnet", self.config.model)
+
+    def datasets(self) -> tuple[GraspFrameDataset, GraspFrameDataset]:
+        """(training, validation) datasets split by scene."""
+        data, spec = self.config.data, self.config.model
+        frames = list_graspness_frames(data.root, data.camera)
+        if not frames:
+            raise ValueError(
+                f"no frames with graspness labels under {data.root} (camera {data.camera!r}); "
+                f"run `grasplab label graspness --root {data.root}` first"
+            )
+        train, val = split_frames(frames, data.val_fraction, data.val_scenes)
+        if data.max_frames is not None:
+            train = train[: data.max_frames]
+        augment = (
+            GraspAugmentConfig(data.flip, data.max_rotation_deg, data.translation_xy, data.translation_z)
+            if data.augment
+            else None
+        )
+        return tuple(  # type: ignore[return-value]
+            GraspFrameDataset(
+                data.root,
+                subset,
+                data.camera,
+                data.num_points,
+                aug,
+                self.config.seed,
+                spec.use_rgb,
+                data.downsample,
+                spec.num_views,
+                spec.num_angles,
+                data.max_objects,
+            )
+            for subset, aug in ((train, augment), (val, None))
+        )
+
+    def _forward(
+        self, net: GSNet, batch: Mapping[str, torch.Tensor], choose: str
+    ) -> tuple[dict[str, Any], ...]:
+        image = batch["image"] if net.spec.backbone == "depth2d" else None
+        encoded = net.encode(batch["points"], batch["pixels"], image)
+        seed_index = net.seeds(batch["points"], encoded)
+        view_scores, seed_features = net.views_of_seeds(encoded, seed_index)
+        targets = seed_targets(self.store, batch, seed_index, choose, view_scores.argmax(-1))
+        outputs = net.operate(batch["points"], encoded, seed_index, seed_features, targets["view_index"])
+        outputs.update(
+            objectness=encoded["objectness"], graspness=encoded["graspness"], view_scores=view_scores
+        )
+        targets.update(objectness=batch["objectness"], graspness=batch["graspness"])
+        return outputs, targets
+
+    def _terms(self, outputs: dict[str, Any], targets: dict[str, Any]) -> GraspLossTerms:
+        return gsnet_losses(outputs, targets, self.config.loss)
+
+    def loss(self, model: nn.Module, batch: Any) -> LossOutput:
+        """The weighted GSNet loss; terms objectness, graspness, view, score, width, stable (unweighted)."""
+        outputs, targets = self._forward(model, batch, "sample")  # type: ignore[arg-type]
+        terms = self._terms(outputs, targets)
+        return terms.total, terms.as_floats()
+
+    def validate(self, model: nn.Module, batches: Iterable[Any]) -> dict[str, float]:
+        """Mean loss and the proxies of the module docstring."""
+        sums = dict.fromkeys(
+            ("loss", "objectness_acc", "graspness_mae", "seed_labelled", "score_mae", "success"), 0.0
+        )
+        count = 0
+        for batch in batches:
+            outputs, targets = self._forward(model, batch, "best")  # type: ignore[arg-type]
+            size = int(batch["points"].shape[0])
+            sums["loss"] += float(self._terms(outputs, targets).total) * size
+            for name, value in _proxies(outputs, targets).items():
+                sums[name] += value * size
+            count += size
+        return {k: v / max(count, 1) for k, v in sums.items()}
+
+    def rank(self, metrics: Mapping[str, float]) -> tuple[float, ...]:
+        """Higher success, then lower loss."""
+        return (float(metrics["success"]), -float(metrics["loss"]))
+
+
+def _proxies(outputs: dict[str, torch.Tensor], targets: dict[str, torch.Tensor]) -> dict[str, float]:
+    obj = targets["objectness"]
+    acc = (outputs["objectness"].argmax(1) == obj).float().mean()
+    on = obj > 0
+    g_err = (outputs["graspness"] - targets["graspness"]).abs()
+    valid = targets["seed_valid"]
+    score_err = (outputs["score"] - targets["score"]).abs().mean(dim=(-1, -2))
+    flat = outputs["score"].flatten(2).argmax(-1, keepdim=True)
+    hit = torch.gather(targets["score"].flatten(2), 2, flat)[..., 0] > 0
+    return {
+        "objectness_acc": float(acc),
+        "graspness_mae": float(g_err[on].mean()) if on.any() else 0.0,
+        "seed_labelled": float(valid.float().mean()),
+        "score_mae": float(score_err[valid].mean()) if valid.any() else 0.0,
+        "success": float((hit & valid).float().mean()),
+    }
