@@ -46,7 +46,7 @@ def _write_models(root: Path) -> None:
 def test_label_objects_is_resumable_and_skips_bad_meshes(tmp_path: Path) -> None:
     _write_models(tmp_path)
     result = runner.invoke(_app(), ["label", "objects", "--root", str(tmp_path), *TINY])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # skipped objects: work left undone (issue 13)
     assert "2 labelled" in result.output and "2 degenerate" in result.output
     assert "watertight" in result.output and "too big" in result.output
     assert object_labels_complete(tmp_path, 0) and object_labels_complete(tmp_path, 4)
@@ -55,7 +55,7 @@ def test_label_objects_is_resumable_and_skips_bad_meshes(tmp_path: Path) -> None
     assert labels.grid_shape == (4, 12, 4, 4) and labels.stable is not None
     mtime = (tmp_path / "grasp_label" / "000_labels.npz").stat().st_mtime_ns
     again = runner.invoke(_app(), ["label", "objects", "--root", str(tmp_path), *TINY])
-    assert again.exit_code == 0, again.output
+    assert again.exit_code == 1, again.output  # the two bad meshes are still not labelled
     assert "2 skipped" in again.output and "0 labelled" in again.output
     assert (tmp_path / "grasp_label" / "000_labels.npz").stat().st_mtime_ns == mtime
 

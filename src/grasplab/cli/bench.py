@@ -24,6 +24,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from grasplab.detection.registry import available_detectors
 
 console = Console()
+#: Smallest rendered side (pixels) the bin-picking detectors and labels can work with.
+_MIN_IMAGE_SIDE = 32
 bench_app = typer.Typer(help="Physics benchmarks: bin-picking and label quality.",
                         no_args_is_help=True)
 
@@ -61,6 +63,7 @@ def _make_detector(name: str, library: Any, seed: int, weights: Path | None = No
         users = [n for n in available_detectors() if "weights" in
                  {f.name for f in dataclasses.fields(detector_entry(n).options_type)}]
         raise ValueError(f"--weights is only used with --detector {' or '.join(users)}")
+    _check_weights(weights)
     given = {"library": library, "seed": seed, "weights": weights, "device": device}
     options = {k: given[k] for k in _SHARED_OPTIONS if k in accepted}
     if name in _IN_TRAY:
@@ -70,7 +73,33 @@ def _make_detector(name: str, library: Any, seed: int, weights: Path | None = No
 
 def _pool(split: str, size: int, library: Any) -> list[int]:
     ids = list(library.ids(split))
+    if size > len(ids):
+        raise ValueError(f"--pool-size: split {split!r} has {len(ids)} objects, got {size}")
     return ids[:size] if size > 0 else ids
+
+
+def _check_least(**values: tuple[int, int]) -> None:
+    """ValueError naming the first option whose value is below its least value."""
+    for name, (value, least) in values.items():
+        if value < least:
+            option = "--" + name.replace("_", "-")
+            raise ValueError(f"{option}: expected an integer >= {least}, got {value}")
+
+
+def _check_out(out: Path, stem: str, suffixes: tuple[str, ...]) -> None:
+    """The output folder and the files the command writes there can be written (before work)."""
+    from grasplab.runtime.checks import check_output_dir, check_output_file
+
+    check_output_dir(out, "--out")
+    for suffix in suffixes:
+        check_output_file(out / f"{stem}{suffix}", "--out")
+
+
+def _check_weights(weights: Path | None) -> None:
+    from grasplab.runtime.checks import check_weights_file
+
+    if weights is not None:
+        check_weights_file(weights)
 
 
 @bench_app.command("binpick")
@@ -94,8 +123,14 @@ def binpick(
     """Bin-picking in PyBullet: Success Rate, Percent Cleared and AP averaged over μ."""
     from grasplab.evaluation.binpick import BinpickConfig, binpick_work_units, run_binpick
     from grasplab.objects import ObjectLibrary
+    from grasplab.runtime.checks import parse_device
 
     try:
+        _check_out(out, f"binpick_{detector}", (".json", ".attempts.csv", ".md"))
+        _check_least(objects=(objects, 1), scenes=(scenes, 1), top_k=(top_k, 1),
+                     pool_size=(pool_size, 0), image_width=(image_width, _MIN_IMAGE_SIDE),
+                     image_height=(image_height, _MIN_IMAGE_SIDE))
+        device = parse_device(device)
         config = BinpickConfig(num_objects=objects, split=split, num_scenes=scenes,
                                mu_values=_floats(mu, "--mu"), image_width=image_width,
                                image_height=image_height, top_k=top_k,
@@ -108,8 +143,9 @@ def binpick(
             result = run_binpick(det, config, seed, library=library, object_pool=pool,
                                  detector_name=detector, progress=lambda n: bar.advance(task, n))
     except ValueError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
         raise typer.Exit(code=2) from exc
+    out.mkdir(parents=True, exist_ok=True)
     path = result.save_json(out / f"binpick_{detector}.json")
     attempts = result.save_attempts_csv(out / f"binpick_{detector}.attempts.csv")
     markdown = result.to_markdown()
@@ -132,6 +168,8 @@ def labels(
     from grasplab.objects import ObjectLibrary
 
     try:
+        _check_out(out, "label_quality", (".json", ".md"))
+        _check_least(per_bucket=(per_bucket, 1))
         config = LabelQualityConfig(grasps_per_bucket=per_bucket, sim_mus=_floats(mu, "--mu"))
         library = ObjectLibrary()
         ids = list(library.ids(split))
@@ -144,8 +182,9 @@ def labels(
             result = run_label_quality(library, chosen, config, seed,
                                        progress=lambda n: bar.advance(task, n))
     except ValueError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
         raise typer.Exit(code=2) from exc
+    out.mkdir(parents=True, exist_ok=True)
     path = result.save_json(out / "label_quality.json")
     markdown = result.to_markdown()
     (out / "label_quality.md").write_text(markdown)

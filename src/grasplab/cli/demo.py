@@ -35,6 +35,8 @@ console = Console()
 
 #: Object pool of the demo scene: 40 seen procedural meshes and the first 10 novel objects.
 DEMO_POOL = tuple(range(0, 40)) + tuple(range(1000, 1010))
+#: What ``--out`` may already be: a folder of an earlier demo (which has no meta.json) or new.
+DEMO_KIND = "demo"
 #: Friction coefficient of the executed grasp (PLGP's middle value).
 DEMO_MU = 0.6
 
@@ -264,6 +266,13 @@ def register(app: typer.Typer) -> None:
                                         help="Objects dropped into the tray."),
     ) -> None:
         """Simulate a cluttered tray, detect grasps, score them (AP) and execute the best one."""
+        from grasplab.runtime.checks import check_output_dir
+
+        try:
+            check_output_dir(out, "--out", DEMO_KIND)
+        except ValueError as exc:
+            console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+            raise typer.Exit(code=2) from exc
         start = time.perf_counter()
         with console.status("starting") as status:
             result = run_demo(out, seed, num_objects,

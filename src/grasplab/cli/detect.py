@@ -25,8 +25,10 @@ from rich.table import Table
 
 from grasplab.core import GraspGroup
 from grasplab.core.grasp_json import grasps_to_json, write_grasps_json
+from grasplab.core.plausibility import check_depth, check_intrinsics, check_rgb
 from grasplab.detection.masking import WorkspaceBox, read_pixel_mask, restrict_observation
 from grasplab.detection.registry import available_detectors, build_detector, detector_entry
+from grasplab.runtime.checks import check_output_file, check_weights_file, parse_device
 from grasplab.scenes.frame_files import (
     FrameInputError,
     read_depth_image,
@@ -66,15 +68,38 @@ def _check_pixel_weights(weights: Path | None) -> None:
         raise InputError("--method pixel needs --weights: no pixel model is shipped with this install")
     if not Path(path).is_file():
         raise InputError(f"--weights {path}: no such file")
+    check_weights_file(path)
+
+
+def _checked_rgb(path: Path) -> Path:
+    """``path``, after checking that it holds a colour image (not a 16-bit depth PNG)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            if image.mode not in ("P", "PA"):  # palette images hold indices, checked as RGB later
+                check_rgb(np.asarray(image), f"--rgb {path}")
+    except (OSError, UnidentifiedImageError):
+        pass  # missing or unreadable: read_rgb_image says so
+    return path
+
+
+def _plausibility_warnings(depth_m: np.ndarray, camera: Any) -> list[str]:
+    """Warnings on legal but implausible depth and intrinsics; ValueError on impossible ones."""
+    warnings = check_depth(depth_m, "--depth")
+    return warnings + check_intrinsics(camera.fx, camera.fy, camera.cx, camera.cy,
+                                       camera.width, camera.height, "--intrinsics")
 
 
 def _check_outputs(paths: dict[str, Path | None]) -> None:
     suffixes = {"out": (".npy",), "json": (".json",), "viz": (".png",),
                 "export_3d": (".ply", ".glb")}
     for name, path in paths.items():
+        option = "--" + name.replace("_", "-")
         if path is not None and path.suffix.lower() not in suffixes[name]:
-            option = "--" + name.replace("_", "-")
             raise InputError(f"{option} {path}: expected a {' or '.join(suffixes[name])} file")
+        if path is not None:
+            check_output_file(path, option)  # every output, before any work
 
 
 def _summary(grasps: GraspGroup, latency: float, method: str, written: list[Path]) -> None:
@@ -131,12 +156,17 @@ def register(app: typer.Typer) -> None:
 
         try:
             _check_outputs({"out": out, "json": json_out, "viz": viz, "export_3d": export_3d})
+            device = parse_device(device)
             if not np.isfinite(depth_scale) or depth_scale <= 0:
                 raise InputError(f"--depth-scale must be a positive number, got {depth_scale:g}")
+            if depth.is_file() and depth.stat().st_size == 0:
+                raise InputError(f"--depth {depth} is empty (0 bytes)")
             depth_m = read_depth_image(depth, depth_scale)
             shape = (int(depth_m.shape[0]), int(depth_m.shape[1]))
-            color = None if rgb is None else read_rgb_image(rgb, shape, depth.name)
+            color = None if rgb is None else read_rgb_image(_checked_rgb(rgb), shape, depth.name)
             camera = read_intrinsics(intrinsics, shape)
+            for warning in _plausibility_warnings(depth_m, camera):
+                typer.echo("warning: " + warning, err=True)
             detector = _detector(method, top_k, seed, weights, device)
             observation = Observation(depth_m, camera, rgb=color)
             if mask is not None or workspace is not None:

@@ -31,6 +31,9 @@ from grasplab.cli.label_sdf import register_sdf_command
 
 console = Console()
 
+#: ``meta.json`` kind of a ``grasplab label mesh`` output folder.
+LABEL_MESH_KIND = "label-mesh"
+
 label_app = typer.Typer(
     help="Analytic grasp labels (GraspNet-1Billion format).", no_args_is_help=True
 )
@@ -59,7 +62,7 @@ def _write_run_files(out: Path, config: dict[str, Any], seed: int) -> None:
 
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    meta = {"version": __version__, "seed": seed, "command": sys.argv,
+    meta = {"kind": LABEL_MESH_KIND, "version": __version__, "seed": seed, "command": sys.argv,
             "python": platform.python_version(), "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
     (out / "meta.json").write_text(json.dumps(meta, indent=2))
 
@@ -77,7 +80,13 @@ def _load_user_mesh(path: Path, scale: float, object_id: int) -> tuple[Any, Any]
     """
     from grasplab.objects import load_mesh_object
 
-    obj = load_mesh_object(path, object_id, scale=scale)
+    try:
+        obj = load_mesh_object(path, object_id, scale=scale)
+    except ValueError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - trimesh raises many kinds on a file it cannot read
+        raise ValueError(f"{path}: cannot read a mesh from this file "
+                         f"({type(exc).__name__}: {exc})") from exc
     return obj.mesh, obj.center_of_mass
 
 
@@ -108,10 +117,14 @@ def mesh(
         sample_grasp_points,
         save_object_labels,
     )
+    from grasplab.runtime.checks import check_output_dir
 
     if not path.is_file():
         raise _fail(f"{path}: no such file")
     try:
+        check_output_dir(out, "--out", LABEL_MESH_KIND)
+        if object_id < 0:
+            raise ValueError(f"--object-id: expected an integer >= 0, got {object_id}")
         gripper = GripperModel(max_width=max_width)
         config = _label_config(spacing, collision_spacing, views, angles, anygrasp_depths,
                                max_points)
@@ -169,14 +182,15 @@ def objects(
 ) -> None:
     """Label every object of a dataset root (resumable; bad meshes are skipped)."""
     from grasplab.core.gripper import GripperModel
-    from grasplab.labels.dataset_labels import dataset_object_ids, label_dataset_objects
+    from grasplab.labels.dataset_labels import label_dataset_objects
 
     try:
+        if workers < 1:
+            raise ValueError(f"--workers: expected an integer >= 1, got {workers}")
         gripper = GripperModel(max_width=max_width)
         config = _label_config(spacing, collision_spacing, views, angles, anygrasp_depths,
                                max_points)
-        chosen = ([int(i) for i in ids.split(",") if i.strip()] if ids
-                  else dataset_object_ids(root))
+        chosen = _chosen_ids(root, ids)
     except ValueError as exc:
         raise _fail(str(exc)) from exc
     columns = (TextColumn("[bold]objects"), BarColumn(), MofNCompleteColumn(),
@@ -198,8 +212,32 @@ def objects(
     if counts["degenerate"] or counts["failed"]:
         console.print(_outcome_table(outcomes))
     console.print(", ".join(f"{n} {s}" for s, n in counts.items()) + f" → {root / 'grasp_label'}")
-    if counts["failed"]:
+    if counts["degenerate"] or counts["failed"]:  # work left undone is never a success
+        console.print(f"error: {counts['degenerate'] + counts['failed']} object(s) not labelled "
+                      "(reasons above); a rerun retries failed ones", soft_wrap=True)
         raise typer.Exit(code=1)
+
+
+def _chosen_ids(root: Path, ids: str | None) -> list[int]:
+    """``--ids`` parsed (ValueError naming it), or every object under ``root/models``."""
+    from grasplab.labels.dataset_labels import dataset_object_ids
+
+    available = dataset_object_ids(root)
+    if not ids:
+        if not available:
+            raise ValueError(f"--root {root}: no models/%03d/textured.obj to label")
+        return available
+    try:
+        chosen = [int(i) for i in ids.split(",") if i.strip()]
+    except ValueError as exc:
+        raise ValueError(f"--ids: expected comma-separated integers, got {ids!r}") from exc
+    if not chosen or min(chosen) < 0:
+        raise ValueError(f"--ids: expected integers >= 0, got {ids!r}")
+    missing = sorted(set(chosen) - set(available))
+    if missing:
+        raise ValueError(f"--ids {ids}: no model {', '.join(f'{i:03d}' for i in missing)} under "
+                         f"{root / 'models'} (there are {len(available)} objects)")
+    return chosen
 
 
 # Scene collision and pixel-level labels live in their own module; they join the same sub-app.

@@ -28,7 +28,7 @@ console = Console()
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
-    console.print(f"[red]error:[/red] {message}")
+    console.print(f"[red]error:[/red] {message}", soft_wrap=True)
     return typer.Exit(code=code)
 
 
@@ -36,9 +36,12 @@ def _parse_ids(ids: str | None) -> list[int] | None:
     if not ids:
         return None
     try:
-        return [int(i) for i in ids.split(",") if i.strip()]
+        chosen = [int(i) for i in ids.split(",") if i.strip()]
     except ValueError as exc:
         raise _fail(f"--ids: expected comma-separated integers, got {ids!r}") from exc
+    if not chosen or min(chosen) < 0:
+        raise _fail(f"--ids: expected integers >= 0, got {ids!r}")
+    return chosen
 
 
 def _check_workers(workers: int) -> None:
@@ -46,13 +49,41 @@ def _check_workers(workers: int) -> None:
         raise _fail(f"--workers: expected a positive integer, got {workers}")
 
 
+def _check_scenes(root: Path, camera: str, chosen: Sequence[int] | None) -> list[int]:
+    """The scene ids to label: all with a ``<camera>`` folder, or ``chosen`` (each must have one).
+
+    Raises:
+        typer.Exit: no scene has the camera, or a chosen scene does not exist.
+    """
+    scenes = root / "scenes"
+    if not scenes.is_dir():
+        raise _fail(f"--root {root}: no scenes folder; expected a dataset root with scenes/")
+    have = sorted(int(p.name[6:]) for p in scenes.glob("scene_[0-9]*") if p.is_dir()
+                  and p.name[6:].isdigit())
+    with_camera = [s for s in have if (scenes / f"scene_{s:04d}" / camera).is_dir()]
+    if not with_camera:
+        cams = sorted({p.name for s in have for p in (scenes / f"scene_{s:04d}").iterdir()
+                       if p.is_dir()})
+        raise _fail(f"--camera {camera}: no scene under {root} has a {camera}/ folder "
+                    f"(cameras there: {', '.join(cams) or 'none'})")
+    if chosen is None:
+        return with_camera
+    missing = sorted(set(chosen) - set(with_camera))
+    if missing:
+        raise _fail(f"--ids: scene(s) {', '.join(f'{s:04d}' for s in missing)} have no "
+                    f"{camera}/ folder under {scenes}")
+    return list(chosen)
+
+
 def run_label_job(job: Callable[..., list[Any]], *args: Any, **kwargs: Any) -> list[Any]:
     """Run a label job; a busy output folder or a missing engine is a clean error (exit 2)."""
     from grasplab._optional import MissingExtraError
-    from grasplab.runtime.jobs import JobBusyError
+    from grasplab.runtime.jobs import FingerprintMismatchError, JobBusyError
 
     try:
         return job(*args, **kwargs)
+    except FingerprintMismatchError as exc:
+        raise _fail(f"{exc}, or add --overwrite to redo every item with the new settings") from exc
     except (JobBusyError, MissingExtraError, ValueError) as exc:
         raise _fail(str(exc)) from exc
 
@@ -102,7 +133,8 @@ def scenes(
     try:
         gripper = GripperModel(max_width=max_width)
         config = SceneCollisionConfig(point_spacing=point_spacing, include_tray=not no_tray)
-        chosen = _parse_ids(ids) or GraspNetDataset(root, camera).scene_ids()
+        chosen = _check_scenes(root, camera, _parse_ids(ids))
+        GraspNetDataset(root, camera)
     except (ValueError, FileNotFoundError) as exc:
         raise _fail(str(exc)) from exc
     with Progress(*_columns("scenes"), console=console) as bar:
@@ -137,7 +169,9 @@ def pixels(
     try:
         gripper = GripperModel(max_width=max_width)
         config = PixelLabelConfig(num_angles=angles, stride=stride)
-        frames = dataset_frames(root, _parse_ids(ids), camera)
+        frames = dataset_frames(root, _check_scenes(root, camera, _parse_ids(ids)), camera)
+        if not frames:
+            raise ValueError(f"--root {root}: no {camera} frame to label")
     except (ValueError, FileNotFoundError) as exc:
         raise _fail(str(exc)) from exc
     with Progress(*_columns("frames"), console=console) as bar:

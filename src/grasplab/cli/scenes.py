@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 console = Console()
+_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".pdf", ".svg")
 scenes_app = typer.Typer(
     help="Synthesize cluttered RGB-D scenes (GraspNet-1Billion layout).", no_args_is_help=True
 )
@@ -43,10 +44,14 @@ def generate(
 ) -> None:
     """Generate scenes (atomic per scene; rerun the same command to resume)."""
     from grasplab._optional import MissingExtraError
-    from grasplab.runtime.jobs import JobBusyError
+    from grasplab.runtime.checks import DATASET_KIND, check_output_dir
+    from grasplab.runtime.jobs import FingerprintMismatchError, JobBusyError
     from grasplab.scenes.generate import GenerationConfig, generate_dataset
 
     try:
+        _check_counts(num_scenes=num_scenes, views=views, workers=workers,
+                      objects_per_scene=objects_per_scene, first_scene=first_scene)
+        check_output_dir(out, "--out", DATASET_KIND)
         config = GenerationConfig(
             views=views,
             camera=camera,
@@ -71,8 +76,12 @@ def generate(
                 config=config,
                 engine=engine,
             )
+    except FingerprintMismatchError as exc:
+        console.print(f"[red]error:[/red] {exc} (the same --seed and options resume; a new --out "
+                      "starts another dataset)", soft_wrap=True)
+        raise typer.Exit(code=2) from exc
     except (ValueError, JobBusyError, MissingExtraError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
         raise typer.Exit(code=2) from exc
     console.print(
         f"{len(summary.generated)} scenes written, {len(summary.skipped)} already complete (skipped), "
@@ -83,6 +92,17 @@ def generate(
     if summary.failed:
         console.print(f"{len(summary.failed)} scene(s) failed; rerun the same command to retry them")
         raise typer.Exit(code=1)
+
+
+def _check_counts(**counts: int) -> None:
+    """ValueError naming the first option below its smallest value (views: 1..256)."""
+    least = {"first_scene": 0}
+    for name, value in counts.items():
+        option = "--" + name.replace("_", "-")
+        if value < least.get(name, 1):
+            raise ValueError(f"{option}: expected an integer >= {least.get(name, 1)}, got {value}")
+    if counts.get("views", 1) > 256:
+        raise ValueError(f"--views: the rig has 256 views, got {counts['views']}")
 
 
 def _colour_labels(mask: np.ndarray, object_ids: tuple[int, ...]) -> np.ndarray:
@@ -110,9 +130,15 @@ def show(
 ) -> None:
     """Draw RGB, depth, instance masks and parallel depth of one frame side by side."""
     from grasplab._optional import require
+    from grasplab.runtime.checks import check_output_file
     from grasplab.scenes.reader import GraspNetDataset
 
     try:
+        check_output_file(out, "--out")
+        if out.suffix.lower() not in _IMAGE_SUFFIXES:
+            raise ValueError(f"--out {out}: expected one of {', '.join(_IMAGE_SUFFIXES)}")
+        if min(scene, frame) < 0:
+            raise ValueError(f"--scene {scene} --frame {frame}: ids are integers >= 0")
         dataset = GraspNetDataset(root, camera=camera)
         data = dataset.frame(scene, frame)
         try:
@@ -120,7 +146,7 @@ def show(
         except FileNotFoundError:
             parallel, eta = None, None
     except (OSError, ValueError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
         raise typer.Exit(code=2) from exc
     matplotlib = require("matplotlib")
     matplotlib.use("Agg")

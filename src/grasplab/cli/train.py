@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import os
-import re
 import sys
 from pathlib import Path
 
@@ -25,19 +24,26 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 console = Console()
+
+#: ``meta.json`` kind of a ``grasplab train pixel`` run folder.
+TRAIN_PIXEL_KIND = "train-pixel"
+_MIN_EXPORT_SIZE, _MAX_EXPORT_SIZE = 32, 4096
 train_app = typer.Typer(help="Train learned grasp detectors.", no_args_is_help=True)
 
 
-def _check_device(device: str) -> None:
+def _check_device(device: str) -> str:
+    """The ``--device`` normalised by :func:`grasplab.runtime.checks.parse_device`, usable by torch."""
     import torch
 
-    if not re.fullmatch(r"cpu|cuda(:\d+)?", device):
-        raise ValueError(f"--device must be cpu, cuda or cuda:N, got {device!r}")
+    from grasplab.runtime.checks import parse_device
+
+    device = parse_device(device)
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ValueError("--device cuda: no CUDA device is available to torch here")
     index = int(device.partition(":")[2] or 0)
     if device.startswith("cuda") and index >= torch.cuda.device_count():
         raise ValueError(f"--device {device}: torch sees {torch.cuda.device_count()} CUDA device(s)")
+    return device
 
 
 @train_app.command("pixel")
@@ -52,13 +58,15 @@ def pixel(
     ),
 ) -> None:
     """Train (or resume) the PLGP pixel-level grasp network."""
+    from grasplab.runtime.checks import check_output_dir
     from grasplab.training.config import load_train_config
     from grasplab.training.pixel_task import PixelTask
     from grasplab.training.trainer import Trainer, TrainProgress
 
     try:
+        check_output_dir(out, "--out", TRAIN_PIXEL_KIND)
         cfg = load_train_config(config, overrides)
-        _check_device(device)
+        device = _check_device(device)
     except (ValueError, FileNotFoundError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(code=2) from exc
@@ -113,11 +121,20 @@ def export_onnx_command(
     """Export a trained pixel network to ONNX for onnxruntime."""
     from grasplab._optional import MissingExtraError
     from grasplab.detection.pixel_detector import export_onnx
+    from grasplab.runtime.checks import check_output_file, check_weights_file
     from grasplab.training.checkpoints import load_checkpoint
 
     try:
         if out.suffix != ".onnx":
             raise ValueError(f"--out must end in .onnx, got {out}")
+        check_output_file(out, "--out")
+        check_output_file(out.with_suffix(".json"), "--out (its .json spec)")
+        if not _MIN_EXPORT_SIZE <= size <= _MAX_EXPORT_SIZE:
+            raise ValueError(f"--size: expected {_MIN_EXPORT_SIZE}..{_MAX_EXPORT_SIZE} pixels, "
+                             f"got {size}")
+        if check_weights_file(weights) != "safetensors":
+            raise ValueError(f"--weights {weights} is already an ONNX file; export-onnx reads a "
+                             ".safetensors checkpoint")
         checkpoint = load_checkpoint(weights)
         out.parent.mkdir(parents=True, exist_ok=True)
         path = export_onnx(checkpoint.model, out, size, size, data=checkpoint.config.get("data"))
@@ -129,4 +146,7 @@ def export_onnx_command(
 
 def register(app: typer.Typer) -> None:
     """Add the ``train`` command group to the main app."""
+    from grasplab.cli.train_grasp import add_grasp_command
+
+    add_grasp_command(train_app)
     app.add_typer(train_app, name="train")

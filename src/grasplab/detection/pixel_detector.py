@@ -32,6 +32,7 @@ from grasplab.core import CameraIntrinsics, GraspGroup, GripperModel, PixelGrasp
 from grasplab.data.augment import normalize_input  # noqa: E402
 from grasplab.detection.observation import Observation  # noqa: E402
 from grasplab.models.pixel_net import PixelGraspNet, find_peaks  # noqa: E402
+from grasplab.runtime.checks import check_weights_file  # noqa: E402
 from grasplab.training.checkpoints import load_checkpoint  # noqa: E402
 
 _MODE_OF_CHANNELS = {1: "depth", 3: "rgb", 4: "rgbd"}
@@ -244,7 +245,7 @@ class PixelDetector:
         stored: dict[str, Any] = {}
         if model is not None:
             self.model, spec = model, model.spec
-        elif weights is not None and Path(weights).suffix == ".onnx":
+        elif weights is not None and Path(weights).is_file() and check_weights_file(weights) == "onnx":
             self.onnx = _OnnxRunner(Path(weights))
             spec, stored = self.onnx.spec, {"data": self.onnx.data}
         elif weights is not None:

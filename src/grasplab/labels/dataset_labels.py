@@ -115,8 +115,9 @@ def _label_one(
         labels = label_object(mesh, gripper, config, rng)
     except ValueError as exc:
         return ObjectLabelOutcome(object_id, "degenerate", str(exc), time.perf_counter() - start)
+    # the mesh relative to the root: the same job in two folders writes the same bytes
     meta = {"config": config.to_dict(), "gripper": asdict(gripper), "seed": int(seed),
-            "object_id": int(object_id), "mesh": str(path)}
+            "object_id": int(object_id), "mesh": path.relative_to(root).as_posix()}
     save_object_labels(root, object_id, labels, config=meta)
     return ObjectLabelOutcome(object_id, "labelled", "", time.perf_counter() - start,
                               len(labels.points))
@@ -187,8 +188,12 @@ def label_dataset_objects(
 
     Returns:
         Outcomes in the order of ``object_ids``.
+
+    Raises:
+        ValueError: an id without a model, a negative or repeated id, ``workers < 1``, or the
+            labels under ``root`` were made with other settings (unless ``overwrite``).
     """
-    ids = dataset_object_ids(root) if object_ids is None else [int(i) for i in object_ids]
+    ids = _checked_ids(root, object_ids)
     if isinstance(workers, bool) or int(workers) < 1:
         raise ValueError(f"workers: expected a positive integer, got {workers}")
     runner = make_engine(engine, workers) if isinstance(engine, str) else engine
@@ -196,9 +201,28 @@ def label_dataset_objects(
     job = Job("object-labels", tuple(ids), functools.partial(_shard, root, grip, cfg, int(seed)),
               out=Path(root), done=None if overwrite else functools.partial(object_labels_complete, root),
               fingerprint={"config": cfg.to_dict(), "gripper": asdict(grip), "seed": int(seed)},
-              leftovers=("grasp_label/.*.tmp",))
+              on_change="record" if overwrite else "refuse", leftovers=("grasp_label/.*.tmp",))
     report = run_job(job, runner, None if progress is None else lambda r: progress(_outcome(r)))
     return [_outcome(r) for r in report.results]
+
+
+def _checked_ids(root: str | Path, object_ids: Iterable[int] | None) -> list[int]:
+    """The objects to label: all of ``models/``, or the given ids, each of which must be there."""
+    available = dataset_object_ids(root)
+    if object_ids is None:
+        return available
+    ids = [int(i) for i in object_ids]
+    negative = [i for i in ids if i < 0]
+    if negative:
+        raise ValueError(f"object ids: expected integers >= 0, got {negative[0]}")
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"object ids: {ids} names an object twice")
+    missing = sorted(set(ids) - set(available))
+    if missing:
+        shown = ", ".join(str(i) for i in available[:10]) + (" ..." if len(available) > 10 else "")
+        raise ValueError(f"object ids {missing}: no models/%03d/textured.obj under {root} "
+                         f"(objects there: {shown or 'none'})")
+    return ids
 
 
 def _shard(root: str | Path, gripper: GripperModel, config: ObjectLabelConfig, seed: int,

@@ -217,9 +217,12 @@ def label_dataset_pixels(
         raise ValueError(f"workers: expected a positive integer, got {workers}")
     runner = make_engine(engine, workers) if isinstance(engine, str) else engine
     cfg, grip = config or PixelLabelConfig(), gripper or GripperModel()
-    job = Job("pixel-labels", tuple(items),
+    # one job per camera: each camera's labels are separate files with their own settings
+    name = "pixel-labels" if camera == "realsense" else f"pixel-labels-{camera}"
+    job = Job(name, tuple(items),
               functools.partial(_shard, str(root), camera, gripper, config, bool(overwrite)),
               out=Path(root), leftovers=(f"scenes/scene_*/{camera}/pixel_labels/.*.tmp",),
-              fingerprint={"camera": camera, "config": asdict(cfg), "gripper": asdict(grip)})
+              fingerprint={"camera": camera, "config": asdict(cfg), "gripper": asdict(grip)},
+              on_change="record" if overwrite else "refuse")
     report = run_job(job, runner, None if progress is None else lambda r: progress(_outcome(r)))
     return [_outcome(r) for r in report.results]

@@ -265,6 +265,7 @@ def label_scenes(
                                 bool(overwrite)),
               out=Path(root), leftovers=("collision_label/scene_*/.*.tmp",),
               fingerprint={"camera": camera, "config": asdict(cfg), "gripper": asdict(grip),
-                           "seed": int(seed)})
+                           "seed": int(seed)},
+              on_change="record" if overwrite else "refuse")
     report = run_job(job, runner, None if progress is None else lambda r: progress(_outcome(r)))
     return [_outcome(r) for r in report.results]

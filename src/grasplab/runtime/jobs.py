@@ -217,13 +217,32 @@ def _json_round_trip(value: Any) -> Any:
     return json.loads(json.dumps(value, sort_keys=True, default=str))
 
 
+def _short(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True, default=str)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _changed_settings(before: Mapping[str, Any], now: Mapping[str, Any], prefix: str = "") -> list[str]:
+    """``"key: old -> new"`` for each differing leaf of two fingerprints (nested keys dotted)."""
+    changed = []
+    for key in sorted(set(before) | set(now)):
+        old, new = before.get(key), now.get(key)
+        if old == new:
+            continue
+        if isinstance(old, Mapping) and isinstance(new, Mapping):
+            changed += _changed_settings(old, new, f"{prefix}{key}.")
+        else:
+            changed.append(f"{prefix}{key}: {_short(old)} -> {_short(new)}")
+    return changed
+
+
 def _check_fingerprint(job: Job, previous: Mapping[str, Any] | None) -> None:
     if previous is None or job.fingerprint is None:
         return
     before, now = previous.get("fingerprint"), _json_round_trip(job.fingerprint)
     if before is None or before == now:
         return
-    changed = sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
+    changed = _changed_settings(before, now)
     if job.on_change == "refuse":
         raise FingerprintMismatchError(
             f"{job.out} was made by job {job.name!r} with other settings ({', '.join(changed)}); "

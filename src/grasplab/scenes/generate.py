@@ -249,7 +249,8 @@ def generate_dataset(
     DatasetWriter.write_json(root / MANIFEST_NAME, manifest)
     job = Job("scenes", ids, functools.partial(_scene_shard, str(root), split, cfg, int(seed)),
               out=root, done=functools.partial(_scene_is_complete, root, cfg),
-              fingerprint={"seed": int(seed), "config": asdict(cfg)}, leftovers=LEFTOVERS)
+              fingerprint={"seed": int(seed), "config": asdict(cfg)}, on_change="refuse",
+              leftovers=LEFTOVERS)
 
     def _advance(result: ShardResult) -> None:
         if progress is not None:

@@ -37,6 +37,7 @@ from safetensors.torch import save_file  # noqa: E402
 from torch import nn  # noqa: E402
 
 from grasplab.models.registry import build_model, model_family, model_spec  # noqa: E402
+from grasplab.runtime.checks import check_weights_file  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
@@ -159,6 +160,9 @@ def _save_optimizer(path: Path, optimizer: torch.optim.Optimizer, state: dict[st
 def _read(path: Path, device: str) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}")
+    if check_weights_file(path) != "safetensors":  # pickles and garbage raise in there
+        raise ValueError(f"checkpoint {path} is an ONNX export, not a .safetensors checkpoint; "
+                         "ONNX files are run by detection only (--weights model.onnx)")
     try:
         with safe_open(str(path), framework="pt", device=device) as handle:
             metadata = dict(handle.metadata() or {})
