@@ -1,0 +1,111 @@
+"""``grasplab train grasp``: train the GSNet / AnyGrasp graspness network.
+
+``grasplab train grasp --config configs/grasp/gsnet_cpu.yaml --out runs/X [--device cpu|cuda]
+[--set key=value ...]`` trains :class:`grasplab.models.gsnet.GSNet` with the generic
+:class:`grasplab.training.Trainer` on a :class:`grasplab.training.grasp_task.GraspTask` over the
+frames labelled by ``grasplab label graspness``. The run folder gets ``config.yaml``,
+``meta.json`` (kind ``train-grasp``), ``history.json`` (every loss term per epoch) and
+safetensors checkpoints; rerunning the same command on the same ``--out`` resumes.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+__all__ = ["add_grasp_command", "grasp"]
+
+console = Console()
+
+#: ``meta.json`` kind of a ``grasplab train grasp`` run folder.
+TRAIN_GRASP_KIND = "train-grasp"
+
+
+def _check_device(device: str) -> str:
+    """The normalised ``--device`` (ValueError when torch cannot use it)."""
+    import torch
+
+    from grasplab.runtime.checks import parse_device
+
+    device = parse_device(device)
+    index = int(device.partition(":")[2] or 0)
+    if device.startswith("cuda") and (not torch.cuda.is_available() or index >= torch.cuda.device_count()):
+        raise ValueError(f"--device {device}: torch sees {torch.cuda.device_count()} CUDA device(s)")
+    return device
+
+
+def grasp(
+    out: Path = typer.Option(..., "--out", help="Run folder (created; an existing run is resumed)."),
+    config: Path | None = typer.Option(
+        None, "--config", help="YAML preset, e.g. configs/grasp/gsnet_cpu.yaml."
+    ),
+    device: str = typer.Option("cpu", "--device", help="cpu, cuda or cuda:N."),
+    overrides: list[str] = typer.Option(  # noqa: B006 - typer needs a list default
+        [], "--set", help="Override a config value: --set data.root=DS (repeatable)."
+    ),
+) -> None:
+    """Train (or resume) the GSNet / AnyGrasp graspness network."""
+    from grasplab.runtime.checks import check_output_dir
+    from grasplab.training.grasp_config import load_grasp_train_config
+    from grasplab.training.grasp_task import GraspTask
+    from grasplab.training.trainer import Trainer, TrainProgress
+
+    try:
+        check_output_dir(out, "--out", TRAIN_GRASP_KIND)
+        cfg = load_grasp_train_config(config, overrides)
+        device = _check_device(device)
+    except (ValueError, FileNotFoundError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(code=2) from exc
+    main_rank = int(os.environ.get("RANK", "0")) == 0
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, disable=not main_rank) as bar:
+        tasks: dict[int, TaskID] = {}
+
+        def show(event: TrainProgress) -> None:
+            if event.phase == "train":
+                if event.epoch not in tasks:
+                    tasks[event.epoch] = bar.add_task("", total=event.steps_per_epoch)
+                text = f"epoch {event.epoch + 1}/{event.epochs} loss {event.loss:.4f}"
+                bar.update(tasks[event.epoch], completed=event.step, description=text)
+            else:
+                console.print(f"epoch {event.epoch + 1}/{event.epochs}: validation loss {event.loss:.4f}")
+
+        try:
+            result = Trainer(GraspTask(cfg), cfg, out, device, progress=show, argv=sys.argv).fit()
+        except KeyboardInterrupt as exc:
+            console.print(f"[yellow]interrupted[/yellow]; rerun the same command to resume from {out}")
+            raise typer.Exit(code=130) from exc
+        except (ValueError, FileNotFoundError) as exc:
+            console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(code=2) from exc
+    if not main_rank:
+        return
+    table = Table(title=str(out))
+    names = ("objectness", "graspness", "view", "score", "width", "stable")
+    for column in ("epoch", "lr", "loss", *names, "val loss", "val success", "s"):
+        table.add_column(column, justify="right")
+    for m in result.history:
+        terms = [f"{m.train.get(n, float('nan')):.4f}" for n in names]
+        table.add_row(
+            str(m.epoch + 1),
+            f"{m.lr:.2g}",
+            f"{m.train_loss:.4f}",
+            *terms,
+            f"{m.val_loss:.4f}",
+            f"{m.val_success:.3f}",
+            f"{m.seconds:.1f}",
+        )
+    console.print(table)
+    console.print(f"checkpoints: {result.last_checkpoint}, {result.best_checkpoint}")
+
+
+def add_grasp_command(app: typer.Typer) -> None:
+    """Add ``grasp`` to the ``train`` command group."""
+    app.command("grasp")(grasp)
