@@ -317,6 +317,9 @@ def split_by_object(ds: TactileDataset, test_objects: float | Sequence[int] = 1 
             not in the dataset, or test ids that leave no training object.
     """
     objects = np.unique(ds.object_id)
+    if isinstance(test_objects, bool | np.bool_):
+        raise ValueError(f"test_objects: expected object ids or a share in (0, 1), got "
+                         f"{test_objects!r}")
     if isinstance(test_objects, int | float | np.floating) and not isinstance(test_objects, bool):
         frac = _check_fraction(float(test_objects), "test_objects")
         if len(objects) < 2:

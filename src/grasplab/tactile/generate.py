@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 
 from grasplab.runtime.engines import Engine, make_engine
-from grasplab.runtime.jobs import Job, JobReport, ShardResult, run_job
-from grasplab.tactile.dataset import read_manifest, write_manifest, write_shard
+from grasplab.runtime.jobs import FingerprintMismatchError, Job, JobReport, ShardResult, run_job
+from grasplab.tactile.dataset import DATASET_FILE, read_manifest, write_manifest, write_shard
 from grasplab.tactile.trials import TrialSettings, object_trials
 
 __all__ = ["JOB_NAME", "generate_dataset", "generate_shard", "shard_path", "trial_seed"]
@@ -193,11 +193,11 @@ def _write_dataset_manifest(root: Path, fingerprint: dict[str, Any], settings: T
         "shard_size": fingerprint["shard_size"],
         "shards": [str(shard_path(root, k).relative_to(root)) for k in range(num_shards)],
     }
-    path = root / "tactile_dataset.json"
-    if path.is_file():
-        try:
-            if read_manifest(root).get("fingerprint") == manifest["fingerprint"]:
-                return
-        except ValueError:
-            pass
+    if (root / DATASET_FILE).is_file():
+        before = read_manifest(root).get("fingerprint")
+        if before == manifest["fingerprint"]:
+            return
+        raise FingerprintMismatchError(
+            f"{root} holds a tactile dataset made with other settings (fingerprint {before}); "
+            "use another output folder or the same settings")
     write_manifest(root, manifest)

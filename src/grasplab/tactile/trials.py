@@ -10,9 +10,10 @@ mass (log-uniform; the inertia scales with it) and the gripper's finger force (u
 outcome is the physics outcome of :func:`grasplab.execution.grasp_execution.execute_grasp`:
 still held after lifting and the hold.
 
-A trial whose grasp collides on the approach or closes on nothing is redrawn (up to
-``max_attempts``; Calandra's grasps all touched the object), so that the images show a contact;
-the last attempt is kept whatever it gave. The world state is restored before every attempt.
+A trial whose grasp collides on the approach, closes on nothing, or closes with its contacts
+outside both pads (``require_imprint``) is redrawn, with the same physics, up to
+``max_attempts`` times (Calandra's grasps all touched the sensors), so that the images show a
+contact; the last attempt is kept whatever it gave. The world state is restored before every attempt.
 
 Frames: world (z up), metres, kilograms, newtons. Images uint8, pad 0 = left.
 """
@@ -56,13 +57,14 @@ __all__ = [
 ]
 
 #: Names of the per-trial parameters stored as ``param_<name>`` (dataset module docstring).
-PARAM_NAMES = ("mu", "mass", "force", "label_mu", "perturbed", "attempts", "object_rotation")
+PARAM_NAMES = ("mu", "mass", "force", "label_mu", "perturbed", "attempts", "object_rotation",
+               "pads_touched")
 
 
 def coarse_label_config() -> ObjectLabelConfig:
     """The coarse label setting used to draw grasps (about a second per object on one core)."""
     return ObjectLabelConfig(spacing=0.012, collision_spacing=0.005, num_views=60, num_angles=6,
-                             depths=(0.01, 0.02, 0.03), max_points=80)
+                             depths=(0.01, 0.015, 0.02), max_points=80)
 
 
 def _check_range(value: tuple[float, float], name: str, low: float = 0.0) -> tuple[float, float]:
@@ -85,20 +87,23 @@ class TrialSettings:
         perturb_translation: standard deviation of the perturbation's offset per axis (m).
         perturb_rotation: standard deviation of the perturbation's rotation angle (rad).
         max_down_angle: a candidate's approach must lie within this angle (rad) of straight down.
-        max_attempts: draws per trial while the grasp collides on approach or closes on nothing.
+        max_attempts: draws per trial while the grasp collides on approach, closes on nothing
+            or (``require_imprint``) closes with neither pad pressed.
+        require_imprint: redraw grasps whose contacts at closing lie outside both pads.
         labels: the coarse label setting of the grasp pool.
         execution: the grasp trial (lift height, hold time ...).
     """
 
     image_size: tuple[int, int] = (80, 60)
     mu_range: tuple[float, float] = (0.2, 1.0)
-    mass_range: tuple[float, float] = (0.05, 1.0)
-    force_range: tuple[float, float] = (2.0, 12.0)
+    mass_range: tuple[float, float] = (0.03, 0.5)
+    force_range: tuple[float, float] = (3.0, 15.0)
     perturb_fraction: float = 0.5
     perturb_translation: float = 0.006
     perturb_rotation: float = 0.25
-    max_down_angle: float = 1.2
-    max_attempts: int = 4
+    max_down_angle: float = 0.8
+    max_attempts: int = 8
+    require_imprint: bool = True
     labels: ObjectLabelConfig = field(default_factory=coarse_label_config)
     execution: ExecutionConfig = field(default_factory=ExecutionConfig)
 
@@ -152,6 +157,7 @@ class TrialRecord:
         reason: index into :data:`~grasplab.execution.grasp_execution.OUTCOME_REASONS`.
         grasp: (17,) the executed grasp (world frame).
         object_rotation: how far the object turned while the jaws closed (rad).
+        pads_touched: pads (0-2) with an imprint when the jaws had closed (Tb).
     """
 
     images: np.ndarray
@@ -159,6 +165,7 @@ class TrialRecord:
     reason: int
     grasp: np.ndarray
     object_rotation: float
+    pads_touched: int = 0
 
 
 def draw_params(settings: TrialSettings, rng: RngLike = None) -> TrialParams:
@@ -286,8 +293,10 @@ def run_trial(world: World, hand: SimGripper, grasp: np.ndarray, params: TrialPa
             images[phase] = last
     stacked = np.stack([np.stack([to_uint8(img) for img in images[phase]]) for phase in PHASES])
     outcome = trial.outcome
+    touched = sum(r.depth > 0 for r in trial.readings.get("closed", ()))
     return TrialRecord(stacked, bool(outcome.success), OUTCOME_REASONS.index(outcome.reason),
-                       np.asarray(grasp, dtype=np.float64), float(outcome.object_rotation))
+                       np.asarray(grasp, dtype=np.float64), float(outcome.object_rotation),
+                       int(touched))
 
 
 def place_object(world: World, obj: Any, yaw: float, floor_z: float) -> np.ndarray:
@@ -310,7 +319,8 @@ def _attempt(world: World, hand: SimGripper, saved: Any, pool: tuple[GraspGroup,
         row, perturbed = draw_grasp(pool[0], pool[1], settings, gen)
         label_mu = float(row[0])
         record = run_trial(world, hand, row, params, sensor, settings.execution, gen)
-        if OUTCOME_REASONS[record.reason] not in ("collision_on_approach", "empty"):
+        missed = OUTCOME_REASONS[record.reason] in ("collision_on_approach", "empty")
+        if not missed and (record.pads_touched > 0 or not settings.require_imprint):
             break
     assert record is not None
     return record, params, label_mu, perturbed, attempts
@@ -364,7 +374,8 @@ def _stack(rows: list[tuple[TrialRecord, TrialParams, float, bool, int]], object
     values = {"mu": [r[1].mu for r in rows], "mass": [r[1].mass for r in rows],
               "force": [r[1].force for r in rows], "label_mu": [r[2] for r in rows],
               "perturbed": [float(r[3]) for r in rows], "attempts": [float(r[4]) for r in rows],
-              "object_rotation": [r[0].object_rotation for r in rows]}
+              "object_rotation": [r[0].object_rotation for r in rows],
+              "pads_touched": [float(r[0].pads_touched) for r in rows]}
     for name in PARAM_NAMES:
         out[f"param_{name}"] = np.array(values[name], dtype=np.float64)
     return out
