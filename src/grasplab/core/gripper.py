@@ -33,6 +33,7 @@ width map is multiplied by L4).
 from __future__ import annotations
 
 import itertools
+import logging
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -40,7 +41,10 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from grasplab.core.gripper_regions import GripperRegions, iter_region_flags
+from grasplab.core.plausibility import check_points
 from grasplab.core.validation import as_array
+
+logger = logging.getLogger(__name__)
 
 
 class GraspLike(Protocol):
@@ -260,6 +264,9 @@ class GripperModel:
         """
         arrays = _grasp_arrays(grasps)
         pts = as_array(points, "points", (None, 3))
+        if len(pts):  # points in millimetres would make every grasp empty: refuse them
+            for warning in check_points(pts):
+                logger.warning("collision_and_empty: %s", warning)
         n = len(arrays[0])
         collision = np.zeros(n, dtype=bool)
         inner = np.zeros(n, dtype=np.int64)

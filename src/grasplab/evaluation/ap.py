@@ -13,6 +13,7 @@ without one, the reference's fixed scene ranges apply (seen 100-129, similar 130
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 from collections.abc import Callable, Iterable, Sequence
@@ -22,7 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from grasplab.evaluation.frame import APConfig, FrameResult, evaluate_frame
+from grasplab.core.plausibility import grasp_findings
+from grasplab.evaluation.frame import APConfig, FrameResult, evaluate_frame, sanitize_grasp_array
 from grasplab.evaluation.geometry import FrameScene, ObjectModel, SceneObjects, build_object_model
 from grasplab.evaluation.precision import APSummary, summarize_ap
 from grasplab.evaluation.splits import REFERENCE_SPLITS, TABLE_SPLITS, scene_splits, split_scene_ids
@@ -116,6 +118,22 @@ class APResult:
     def issues(self) -> list[str]:
         """Every reported problem: missing or unreadable dumps and dropped rows."""
         return [msg for record in self.records for msg in record.issues]
+
+
+def _implausible(path: Path, grasps: np.ndarray, rotation_atol: float) -> tuple[str, ...]:
+    """Plausibility findings (:mod:`grasplab.core.plausibility`) of a dump's usable rows.
+
+    Rows the evaluation drops (non-finite, bad rotations) are reported by it, not again here.
+    """
+    rows, _, fatal = sanitize_grasp_array(grasps, rotation_atol)
+    if fatal is not None or not len(rows):
+        return ()
+    try:
+        found = grasp_findings(rows)
+    except ValueError:
+        return ()
+    return tuple(f"implausible grasps in {path}: {message}"
+                 for message in (*found.errors, *found.warnings))
 
 
 def _zero_result(config: APConfig, issues: tuple[str, ...]) -> FrameResult:
@@ -257,6 +275,9 @@ class APEvaluator:
                 scene_id, frame_id, "unreadable", _zero_result(self.config, (message,))
             )
         result = self.evaluate_grasps(scene_id, frame_id, grasps)
+        found = _implausible(path, grasps, self.config.rotation_atol)  # mm, 5 m widths
+        if found:
+            result = dataclasses.replace(result, issues=(*result.issues, *found))
         return FrameRecord(scene_id, frame_id, "ok", result)
 
     def scene_ids_of_split(self, split: str) -> list[int]:
