@@ -118,4 +118,5 @@ def show(
 def register(app: typer.Typer) -> None:
     """Add the ``tactile`` command group to ``app``."""
     __import__("grasplab.cli.tactile_generate", fromlist=["register"]).register(tactile_app)
+    __import__("grasplab.cli.tactile_pretrain", fromlist=["register"]).register(tactile_app)
     app.add_typer(tactile_app, name="tactile")
