@@ -224,3 +224,20 @@ def test_cli_generate_rejects_bad_arguments(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["tactile", "generate", "--trials", "4", "--out",
                                       str(tmp_path / "ds"), "--split", "nope"])
     assert result.exit_code == 2 and "unknown split" in result.output
+
+
+@pytest.mark.slow
+def test_cli_generate_writes_a_readable_dataset(tmp_path: Path) -> None:
+    from grasplab.cli.main import app
+
+    out = tmp_path / "ds"
+    args = ["tactile", "generate", "--trials", "3", "--shard-size", "2", "--out", str(out),
+            "--image-width", "16", "--seed", "2"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())  # rich wraps long lines
+    assert "2 shards made" in text and "3 new trials" in text
+    ds = load_tactile_dataset(out)
+    assert len(ds) == 3 and ds.image_shape == (12, 16)
+    again = CliRunner().invoke(app, args)
+    assert again.exit_code == 0 and "2 already there" in " ".join(again.output.split())
