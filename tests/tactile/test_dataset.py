@@ -22,7 +22,13 @@ from grasplab.tactile.dataset import (
     write_shard,
 )
 from grasplab.tactile.generate import generate_dataset, shard_path
-from grasplab.tactile.trials import PARAM_NAMES, TrialParams, TrialSettings, run_trial
+from grasplab.tactile.trials import (
+    PARAM_NAMES,
+    TrialParams,
+    TrialSettings,
+    object_trials,
+    run_trial,
+)
 
 SETTINGS = TrialSettings(image_size=(32, 24))
 
@@ -185,6 +191,15 @@ def test_recorded_outcome_is_the_physics_outcome(tmp_path: Path) -> None:
     assert held.images.shape == (3, 2, 24, 32, 3) and held.images.dtype == np.uint8
     assert np.abs(held.images[1].astype(int) - held.images[0]).max() > 10
     assert not missed.success and missed.reason == 2 and missed.pads_touched == 0
+
+
+def test_flat_objects_are_refused(tmp_path: Path) -> None:
+    from grasplab.execution import PrimitiveLibrary
+
+    plate = trimesh.creation.box(extents=(0.08, 0.06, 0.005))
+    library = PrimitiveLibrary(tmp_path, {3: plate})  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="5 mm high"):
+        object_trials(library.load(3), [1, 2], SETTINGS, 0)
 
 
 @pytest.mark.slow

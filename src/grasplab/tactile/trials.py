@@ -90,6 +90,8 @@ class TrialSettings:
         max_attempts: draws per trial while the grasp collides on approach, closes on nothing
             or (``require_imprint``) closes with neither pad pressed.
         require_imprint: redraw grasps whose contacts at closing lie outside both pads.
+        min_object_height: objects lower than this at rest (m; plates, washers) are refused:
+            a grasp from above would put the fingertips into the tray floor.
         labels: the coarse label setting of the grasp pool.
         execution: the grasp trial (lift height, hold time ...).
     """
@@ -104,6 +106,7 @@ class TrialSettings:
     max_down_angle: float = 0.8
     max_attempts: int = 8
     require_imprint: bool = True
+    min_object_height: float = 0.015
     labels: ObjectLabelConfig = field(default_factory=coarse_label_config)
     execution: ExecutionConfig = field(default_factory=ExecutionConfig)
 
@@ -124,6 +127,9 @@ class TrialSettings:
         if not 0.0 < float(self.max_down_angle) <= np.pi:
             raise ValueError(f"TrialSettings.max_down_angle: expected (0, pi], got "
                              f"{self.max_down_angle!r}")
+        if not float(self.min_object_height) >= 0.0:
+            raise ValueError(f"TrialSettings.min_object_height: expected >= 0 m, got "
+                             f"{self.min_object_height!r}")
         if isinstance(self.max_attempts, bool) or int(self.max_attempts) < 1:
             raise ValueError(f"TrialSettings.max_attempts: expected >= 1, got {self.max_attempts!r}")
 
@@ -342,6 +348,10 @@ def object_trials(obj: Any, seeds: list[int], settings: TrialSettings,
 
     Returns:
         The arrays of the dataset's shard format (without ``trial``), ``n = len(seeds)``.
+
+    Raises:
+        ValueError: the object is lower than ``settings.min_object_height`` at rest, or no
+            label candidate approaches it from above.
     """
     from grasplab.scenes import TRAY_FLOOR_Z
 
@@ -351,6 +361,10 @@ def object_trials(obj: Any, seeds: list[int], settings: TrialSettings,
     with World() as world:
         world.add_table_and_tray()
         T_rest = place_object(world, obj, obj_gen.uniform(-np.pi, np.pi), TRAY_FLOOR_Z)
+        height = float(np.ptp(np.asarray(obj.mesh.vertices) @ T_rest[2, :3]))
+        if height < settings.min_object_height:
+            raise ValueError(f"object {obj.object_id} is {1000 * height:.0f} mm high at rest, "
+                             f"below min_object_height {1000 * settings.min_object_height:.0f} mm")
         pool = grasp_pool(obj, T_rest, settings, obj_gen)
         hand = SimGripper(world)
         with world.saved_state() as saved:
