@@ -224,7 +224,20 @@ OTHER = [
     ("nosuchcommand", "nosuchcommand"),
 ]
 
-CASES = SCENES + LABEL + TRAIN + BENCH + DETECT + OTHER
+SEEDS = [
+    ("scenes generate --out {o} --seed -1", "--seed"),
+    ("scenes generate --out {d} --seed 1 --num-scenes 1 --views 2 --objects-per-scene 2 "
+     "--image-scale 0.3", "config.image_scale"),
+    ("label mesh {w}/box.stl --out {o} --seed -1", "--seed"),
+    ("label objects --root {d} --seed -1", "--seed"),
+    ("label scenes --root {d} --seed -3", "--seed"),
+    ("bench binpick --out {o} --seed -1", "--seed"),
+    ("bench labels --out {o} --seed -1", "--seed"),
+    ("demo --out {o} --seed -1", "--seed"),
+    (_DETECT + " --seed -1", "--seed"),
+]
+
+CASES = SCENES + LABEL + TRAIN + BENCH + DETECT + OTHER + SEEDS
 
 
 def _case_id(case: tuple[str, str]) -> str:

@@ -111,7 +111,7 @@ def binpick(
     scenes: int = typer.Option(10, "--scenes", help="Number of scenes."),
     out: Path = typer.Option(Path("benchmarks/results"), "--out", help="Output folder."),
     mu: str = typer.Option("0.2,0.4,0.6,0.8,1.0", "--mu", help="Friction coefficients."),
-    seed: int = typer.Option(0, "--seed", help="Seed of scenes, cameras and detectors."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of scenes, cameras and detectors."),
     image_width: int = typer.Option(320, "--image-width", help="Rendered width (pixels)."),
     image_height: int = typer.Option(240, "--image-height", help="Rendered height (pixels)."),
     top_k: int = typer.Option(50, "--top-k", help="Grasps executed for AP."),
@@ -161,7 +161,7 @@ def labels(
     split: str = typer.Option("seen", help="Object split: seen, similar or novel."),
     per_bucket: int = typer.Option(20, "--per-bucket", help="Grasps per object and score bucket."),
     mu: str = typer.Option("0.2,0.4,0.6,0.8,1.0", "--mu", help="Frictions of the fixed mode."),
-    seed: int = typer.Option(0, "--seed", help="Seed of object draws, poses and grasp draws."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of object draws, poses and grasp draws."),
 ) -> None:
     """Label score vs physics lift success (GraspNet-1Billion Table 2 analogue)."""
     from grasplab.evaluation.label_quality import LabelQualityConfig, run_label_quality

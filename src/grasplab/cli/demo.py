@@ -261,7 +261,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def demo(
         out: Path = typer.Option(Path("demo_out"), "--out", help="Folder for the demo's outputs."),
-        seed: int = typer.Option(0, "--seed", help="Seed of the scene and the detector."),
+        seed: int = typer.Option(0, "--seed", min=0, help="Seed of the scene and the detector."),
         num_objects: int = typer.Option(8, "--num-objects", min=1, max=15,
                                         help="Objects dropped into the tray."),
     ) -> None:

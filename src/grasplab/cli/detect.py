@@ -142,7 +142,7 @@ def register(app: typer.Typer) -> None:
             None, "--weights", help="Pixel-detector checkpoint (.safetensors or .onnx); default: shipped."),
         device: str = typer.Option("cpu", "--device", help="Torch device of learned detectors: cpu or cuda."),
         top_k: int = typer.Option(50, "--top-k", min=1, help="Keep the best k grasps."),
-        seed: int = typer.Option(0, "--seed", help="Random seed of the detector."),
+        seed: int = typer.Option(0, "--seed", min=0, help="Random seed of the detector."),
         mask: Path | None = typer.Option(
             None, "--mask", help="Image (PNG) or .npy aligned with the depth: grasp points only "
             "on non-zero pixels (an object or workspace mask). Without --mask or --workspace "

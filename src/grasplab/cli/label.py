@@ -105,7 +105,7 @@ def mesh(
     max_width: float = typer.Option(0.1, "--gripper-max-width", help="Largest jaw opening, m."),
     scale: float = typer.Option(1.0, help="Scale the mesh (0.001 for millimetres)."),
     max_points: int | None = typer.Option(None, "--max-points", help="Cap on grasp points."),
-    seed: int = typer.Option(0, help="Random seed of the surface sampling."),
+    seed: int = typer.Option(0, min=0, help="Random seed of the surface sampling."),
 ) -> None:
     """Label one mesh: dense grasps, scores (min μ), collision, stable score, tolerance."""
     import numpy as np
@@ -178,7 +178,7 @@ def objects(
     max_width: float = typer.Option(0.1, "--gripper-max-width", help="Largest jaw opening, m."),
     max_points: int | None = typer.Option(None, "--max-points", help="Cap on grasp points."),
     overwrite: bool = typer.Option(False, help="Relabel objects that already have labels."),
-    seed: int = typer.Option(0, help="Dataset seed (object k uses SeedSequence([seed, k]))."),
+    seed: int = typer.Option(0, min=0, help="Dataset seed (object k uses SeedSequence([seed, k]))."),
 ) -> None:
     """Label every object of a dataset root (resumable; bad meshes are skipped)."""
     from grasplab.core.gripper import GripperModel

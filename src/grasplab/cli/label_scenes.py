@@ -121,7 +121,7 @@ def scenes(
     no_tray: bool = typer.Option(False, "--no-tray", help="Ignore the tray."),
     max_width: float = typer.Option(0.1, "--gripper-max-width", help="Largest jaw opening, m."),
     overwrite: bool = typer.Option(False, help="Recompute scenes that already have labels."),
-    seed: int = typer.Option(0, help="Seed of the surface point sampling."),
+    seed: int = typer.Option(0, min=0, help="Seed of the surface point sampling."),
 ) -> None:
     """Scene collision labels (collision_label/scene_%04d/collision_labels.npz), resumable."""
     from grasplab.core.gripper import GripperModel

@@ -32,7 +32,7 @@ def generate(
     ),
     workers: int = typer.Option(1, help="Worker processes (one scene per task); Ray: scenes at once."),
     engine: str = typer.Option("local", help="local (process pool) or ray (RAY_ADDRESS or a local Ray)."),
-    seed: int = typer.Option(0, help="Dataset seed; scene s uses SeedSequence(seed, spawn_key=(s,))."),
+    seed: int = typer.Option(0, min=0, help="Dataset seed; scene s uses SeedSequence(seed, spawn_key=(s,))."),
     camera: str = typer.Option("realsense", help="Intrinsics preset and folder: realsense or kinect."),
     objects_per_scene: int = typer.Option(5, "--objects-per-scene", help="Objects dropped per scene."),
     image_scale: float = typer.Option(0.5, "--image-scale", help="Scale of the 1280x720 preset."),

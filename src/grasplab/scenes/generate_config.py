@@ -142,6 +142,15 @@ def _manifest(config: GenerationConfig, seed: int, scenes: dict[str, str]) -> di
     }
 
 
+def _difference(key: str, before: Any, now: Any) -> str:
+    """``"key: folder has X, this run Y"``; for dicts only the entries that differ."""
+    if isinstance(before, dict) and isinstance(now, dict):
+        keys = sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
+        return "; ".join(f"{key}.{k}: folder has {before.get(k)!r}, this run {now.get(k)!r}"
+                         for k in keys)
+    return f"{key}: folder has {before!r}, this run {now!r}"
+
+
 def check_manifest(
     root: Path, config: GenerationConfig, seed: int, scenes: dict[str, str]
 ) -> dict[str, Any]:
@@ -174,11 +183,8 @@ def check_manifest(
         current = json.loads(path.read_text())
     except ValueError as exc:
         raise ValueError(f"{path} is not valid JSON ({exc}); refusing to write into {root}") from exc
-    diffs = [
-        f"{key}: folder has {current.get(key)!r}, this run {wanted[key]!r}"
-        for key in wanted
-        if key != "scenes" and current.get(key) != wanted[key]
-    ]
+    diffs = [_difference(key, current.get(key), wanted[key])
+             for key in wanted if key != "scenes" and current.get(key) != wanted[key]]
     old_scenes = current.get("scenes", {})
     diffs += [
         f"split of scene {sid}: folder has {old_scenes[sid]!r}, this run {split!r}"
