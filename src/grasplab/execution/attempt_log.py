@@ -32,7 +32,7 @@ __all__ = [
 ]
 
 #: The episode phases a row can belong to.
-PHASES = ("clearance", "top_k")
+PHASES = ("clearance", "top_k", "catch")  # catch: one dynamic episode (execution.dynamic)
 #: Reason of a row whose frame gave no grasp.
 NO_GRASP = "no_grasp"
 #: CSV names of the 17 grasp numbers (graspnetAPI row order, world frame).
