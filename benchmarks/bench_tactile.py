@@ -1,0 +1,215 @@
+"""The tactile outcome-learning study (Table I of tactile-moco.txt) from one command.
+
+For each split (by sample, the paper's; by object, held-out objects), each method (MoCo, memory
+bank, triplet, autoencoder, and the supervised ceiling) and each seed: pretrain the encoder on the
+split's training trials (``configs/tactile/<method>.yaml`` plus ``--set`` overrides), freeze it,
+fit the KNN (k = √n) / linear-SVM / MLP probes on the training side's features and score them on
+the test side. The table is mean ± standard deviation of the test accuracy over seeds (the split
+itself is fixed by ``data.split_seed``), laid out as the paper's Table I, with the paper's numbers
+beside it.
+
+Usage::
+
+    # the real study (hours on a CPU; runs are resumable, finished ones are reused)
+    OMP_NUM_THREADS=1 python benchmarks/bench_tactile.py --data DS --seeds 0,1,2 [--device cuda]
+    # a seconds-long smoke run on toy trials (writes benchmarks/results/tactile_smoke.json)
+    python benchmarks/bench_tactile.py --synthetic 160 --smoke
+
+Writes ``benchmarks/results/tactile.json`` (``--out``) and a Markdown table beside it (``.md``).
+Run folders go to ``--runs`` (default ``runs/bench_tactile``): ``<split>/<method>/seed<k>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+
+from grasplab.evaluation.tactile_probes import PROBES  # noqa: E402
+from grasplab.evaluation.tactile_study import (  # noqa: E402
+    pretrain_tactile,
+    probe_weights,
+    split_study,
+    write_synthetic_dataset,
+)
+from grasplab.tactile.dataset import TactileDataset, load_tactile_dataset  # noqa: E402
+from grasplab.training.tactile_config import METHODS, SPLITS, TactilePretrainConfig, load_tactile_config  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIGS = ROOT / "configs" / "tactile"
+RESULTS = Path(__file__).parent / "results"
+#: tactile-moco.txt, Table I (left GelSight, Calandra dataset, split by sample), in %
+PAPER_TABLE_I = {
+    "autoencoder": {"knn": 74.23, "svm": 73.90, "mlp": 75.20},
+    "triplet": {"knn": 75.33, "svm": 75.10, "mlp": 75.88},
+    "memory-bank": {"knn": 78.30, "svm": 78.43, "mlp": 78.67},
+    "moco": {"knn": 80.37, "svm": 80.83, "mlp": 81.83},
+}
+#: overrides of --smoke: a tiny encoder, two short epochs
+SMOKE = [
+    "augment.resize=36",
+    "augment.crop=32",
+    "model.width=8",
+    "model.num_stages=3",
+    "model.proj_dim=32",
+    "model.proj_hidden=64",
+    "optim.epochs=2",
+    "optim.batch_size=16",
+    "optim.lr_milestones=[]",
+    "optim.max_steps_per_epoch=4",
+]
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data", type=Path, help="tactile dataset folder (grasplab tactile generate)")
+    source.add_argument("--synthetic", type=int, help="use this many toy trials instead (smoke checks)")
+    parser.add_argument("--methods", default=",".join(METHODS), help="comma-separated methods")
+    parser.add_argument("--splits", default=",".join(SPLITS), help="sample, object or both")
+    parser.add_argument("--seeds", default="0,1,2", help="comma-separated training seeds")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], help="config override")
+    parser.add_argument("--smoke", action="store_true", help="tiny encoder, 2 short epochs")
+    parser.add_argument("--runs", type=Path, default=None, help="run folders (default runs/bench_tactile)")
+    parser.add_argument("--out", type=Path, default=None, help="JSON to write")
+    parser.add_argument("--device", default="cpu")
+    return parser.parse_args(argv)
+
+
+def _config(method: str, split: str, seed: int, args: argparse.Namespace, root: str) -> TactilePretrainConfig:
+    preset = CONFIGS / f"{method}.yaml"
+    extra = SMOKE if args.smoke else []
+    overrides = [*extra, *args.overrides, f"method={method}", f"data.split={split}", f"seed={seed}",
+                 f"data.root={root}"]
+    return load_tactile_config(preset if preset.is_file() else None, overrides)
+
+
+def _one_run(
+    config: TactilePretrainConfig, ds: TactileDataset, run_dir: Path, device: str, seed: int
+) -> dict[str, Any]:
+    tic = time.perf_counter()
+    cpu = time.process_time()
+    result = pretrain_tactile(config, ds, run_dir, device, argv=sys.argv)
+    train_s, train_cpu = time.perf_counter() - tic, time.process_time() - cpu
+    # the supervised ceiling keeps its best-validation-accuracy epoch; the others their last
+    weights = result.best_checkpoint if config.method == "supervised" else result.last_checkpoint
+    tic = time.perf_counter()
+    probe, _ = probe_weights(weights, ds, rng=np.random.default_rng(seed), device=device)
+    fresh = [m for m in result.history if m.epoch >= result.resumed_from]
+    return {
+        "method": config.method,
+        "split": config.data.split,
+        "seed": seed,
+        "run": str(run_dir),
+        "epochs": len(result.history),
+        "final_train_loss": result.history[-1].train_loss,
+        "final_val": result.history[-1].val,
+        "train_wall_s": train_s,
+        "train_cpu_s": train_cpu,
+        "seconds_per_epoch": float(np.mean([m.seconds for m in fresh])) if fresh else None,
+        "probe_wall_s": time.perf_counter() - tic,
+        **probe.to_dict(),
+    }
+
+
+def _table(runs: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, Any]]]:
+    table: dict[str, dict[str, dict[str, Any]]] = {}
+    for run in runs:
+        cell = table.setdefault(run["split"], {}).setdefault(run["method"], {})
+        for probe, acc in run["accuracy"].items():
+            cell.setdefault(probe, {"values": []})["values"].append(100.0 * acc)
+    for methods in table.values():
+        for cell in methods.values():
+            for entry in cell.values():
+                values = np.asarray(entry["values"])
+                entry["mean"] = float(values.mean())
+                entry["std"] = float(values.std(ddof=1)) if len(values) > 1 else 0.0
+    return table
+
+
+def _markdown(table: dict[str, dict[str, dict[str, Any]]], header: str) -> str:
+    lines = [header, ""]
+    for split, methods in table.items():
+        paper_note = "; the paper's Table I in brackets" if split == "sample" else ""
+        lines += [f"Split by {split} (test accuracy %, mean ± std over seeds{paper_note})", ""]
+        lines += ["| method | " + " | ".join(p.upper() for p in PROBES) + " |"]
+        lines += ["|---|" + "---:|" * len(PROBES)]
+        for method, cell in methods.items():
+            paper = PAPER_TABLE_I.get(method, {}) if split == "sample" else {}
+            row = []
+            for p in PROBES:
+                text = f"{cell[p]['mean']:.2f} ± {cell[p]['std']:.2f}" if p in cell else "-"
+                row.append(text + (f" [{paper[p]:.2f}]" if p in paper else ""))
+            lines.append(f"| {method} | " + " | ".join(row) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _dataset(args: argparse.Namespace, scratch: Path) -> tuple[TactileDataset, str]:
+    if args.data is not None:
+        return load_tactile_dataset(args.data), str(args.data)
+    root = write_synthetic_dataset(scratch / "toy", args.synthetic, 24, np.random.default_rng(0), 8)
+    return load_tactile_dataset(root), f"synthetic:{args.synthetic}"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the study and write the JSON and Markdown tables."""
+    args = _parse(argv)
+    methods = [m for m in args.methods.split(",") if m]
+    splits = [s for s in args.splits.split(",") if s]
+    seeds = [int(s) for s in args.seeds.split(",") if s]
+    default_name = "tactile.json" if args.data is not None and not args.smoke else "tactile_smoke.json"
+    out = args.out or RESULTS / default_name
+    with tempfile.TemporaryDirectory() as scratch:
+        ds, source = _dataset(args, Path(scratch))
+        default_runs = Path(scratch) / "runs" if args.synthetic else ROOT / "runs" / "bench_tactile"
+        runs_root = args.runs or default_runs
+        runs: list[dict[str, Any]] = []
+        sizes: dict[str, dict[str, int]] = {}
+        for split in splits:
+            for method in methods:
+                for seed in seeds:
+                    config = _config(method, split, seed, args, source)
+                    parts = split_study(ds, config.data)
+                    sizes[split] = {"train": len(parts.train), "val": len(parts.val),
+                                    "test": len(parts.test)}
+                    run = _one_run(config, ds, runs_root / split / method / f"seed{seed}", args.device, seed)
+                    runs.append(run)
+                    acc = ", ".join(f"{k} {100 * v:.1f}" for k, v in run["accuracy"].items())
+                    took = f"{run['train_wall_s']:.0f} s"
+                    print(f"{split:6s} {method:12s} seed {seed}: {acc} ({took})", flush=True)
+        success = float(np.mean(ds.success)) if len(ds) else float("nan")
+    table = _table(runs)
+    record = {
+        "command": " ".join(["python", *sys.argv]),
+        "dataset": {"source": source, "num_trials": len(ds), "success_rate": success,
+                    "image_hw": list(ds.image_shape), "split_sizes": sizes},
+        "methods": methods,
+        "seeds": seeds,
+        "overrides": (SMOKE if args.smoke else []) + list(args.overrides),
+        "machine": {"processor": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
+                    "omp_threads": os.environ.get("OMP_NUM_THREADS"), "device": args.device},
+        "table": table,
+        "paper_table_i": PAPER_TABLE_I,
+        "runs": runs,
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(record, indent=2) + "\n")
+    header = f"Tactile outcome learning on {source} ({len(ds)} trials, {100 * success:.1f} % held)"
+    out.with_suffix(".md").write_text(_markdown(table, header) + "\n")
+    print(_markdown(table, header))
+    print(f"wrote {out} and {out.with_suffix('.md')}")
+
+
+if __name__ == "__main__":
+    main()
