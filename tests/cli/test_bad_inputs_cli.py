@@ -221,6 +221,8 @@ OTHER = [
     ("eval ap --root {d} --dump {w}/dump_empty --scenes x --out {o}.json", "scene"),
     ("eval ap --root {d} --dump {w}/dump_empty --scenes 0 --workers 0 --out {o}.json", "workers"),
     ("eval ap --root {w}/nowhere --dump {w}/dump_empty --scenes 0 --out {o}.json", "nowhere"),
+    ("eval ap --root {d} --dump {w}/dump_empty --scenes 0 --out {w}/a_file/ap.json", "is a file"),
+    ("eval ap --root {d} --dump {w}/dump_empty --scenes 0 --out {w}", "is a folder"),
     ("nosuchcommand", "nosuchcommand"),
 ]
 

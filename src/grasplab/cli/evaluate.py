@@ -101,7 +101,9 @@ def ap_command(
         raise typer.Exit(code=2)
     try:
         from grasplab.evaluation.frame import APConfig
+        from grasplab.runtime.checks import check_output_file
 
+        check_output_file(out, "--out")  # before any work: the report is written last
         evaluator = APEvaluator(root, camera, APConfig(fc_backend=backend))
         ids = evaluator.scene_ids_of_split(split) if split else parse_scene_ids(scenes or "")
         total = evaluator.num_frames(ids)
