@@ -15,6 +15,11 @@ Usage::
     # a seconds-long smoke run on toy trials (writes benchmarks/results/tactile_smoke.json)
     python benchmarks/bench_tactile.py --synthetic 160 --smoke
 
+Cost on one CPU core (docs/tactile_learning.md): ~25 s per MoCo epoch over ~5,600 training
+trials, so ~25 min per run with the presets' 60 epochs and ~10 h for 5 methods x 2 splits x 3
+seeds; cut it with ``--seeds 0 --splits sample`` or ``--set optim.epochs=20``, or use ``--device
+cuda``.
+
 Writes ``benchmarks/results/tactile.json`` (``--out``) and a Markdown table beside it (``.md``).
 Run folders go to ``--runs`` (default ``runs/bench_tactile``): ``<split>/<method>/seed<k>``.
 """
