@@ -37,7 +37,10 @@ def _check_device(device: str) -> str:
 
     from grasplab.runtime.checks import parse_device
 
-    device = parse_device(device)
+    try:
+        device = parse_device(device)
+    except ValueError as exc:  # "device 'tpu9': expected ..." → "--device 'tpu9': expected ..."
+        raise ValueError(f"--{exc}") from None
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ValueError("--device cuda: no CUDA device is available to torch here")
     index = int(device.partition(":")[2] or 0)
