@@ -129,7 +129,8 @@ class DynamicEpisode:
                              self.seconds, self.grasp)
 
 
-def predict_momentum(times: Sequence[float], poses: Sequence[np.ndarray], horizon: float) -> np.ndarray:
+def predict_momentum(times: Sequence[float] | np.ndarray, poses: Sequence[np.ndarray],
+                     horizon: float) -> np.ndarray:
     """Extrapolate the last pose ``horizon`` seconds ahead with the buffer's mean velocity.
 
     Linear and angular velocity are those from the first to the last buffered pose (the
