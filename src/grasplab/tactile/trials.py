@@ -98,7 +98,7 @@ class TrialSettings:
 
     image_size: tuple[int, int] = (80, 60)
     mu_range: tuple[float, float] = (0.2, 1.0)
-    mass_range: tuple[float, float] = (0.03, 0.5)
+    mass_range: tuple[float, float] = (0.03, 0.8)
     force_range: tuple[float, float] = (3.0, 15.0)
     perturb_fraction: float = 0.5
     perturb_translation: float = 0.006
