@@ -156,6 +156,9 @@ def _markdown(table: dict[str, dict[str, dict[str, Any]]], header: str) -> str:
                 text = f"{cell[p]['mean']:.2f} ± {cell[p]['std']:.2f}" if p in cell else "-"
                 row.append(text + (f" [{paper[p]:.2f}]" if p in paper else ""))
             lines.append(f"| {method} | " + " | ".join(row) + " |")
+        own = methods.get("supervised", {}).get("classifier")
+        if own is not None:
+            lines += ["", f"The supervised network's own classifier: {own['mean']:.2f} ± {own['std']:.2f} %."]
         lines.append("")
     return "\n".join(lines)
 

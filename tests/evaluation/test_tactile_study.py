@@ -56,7 +56,11 @@ def test_pretrain_then_probe(dataset_dir: Path, tmp_path: Path) -> None:
     assert meta["kind"] == "tactile-triplet"
     probe, cfg = probe_weights(result.last_checkpoint, ds, rng=np.random.default_rng(0))
     assert cfg.method == "triplet" and probe.num_test == 20 and probe.num_train == 40
-    assert all(0.0 <= v <= 1.0 for v in probe.accuracy.values())
+    assert all(0.0 <= v <= 1.0 for v in probe.accuracy.values()) and "classifier" not in probe.accuracy
+    supervised = load_tactile_config(SMOKE, ["method=supervised", "optim.epochs=1"])
+    run = pretrain_tactile(supervised, ds, tmp_path / "sup")
+    probe, _ = probe_weights(run.best_checkpoint, ds, rng=np.random.default_rng(0), probes=("knn",))
+    assert set(probe.accuracy) == {"knn", "classifier"}
 
 
 def test_cli_pretrain_and_probe(dataset_dir: Path, tmp_path: Path) -> None:

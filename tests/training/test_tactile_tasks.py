@@ -20,6 +20,7 @@ from grasplab.training.tactile_tasks import (  # noqa: E402
     extract_features,
     make_tactile_task,
     momentum_update,
+    predict_success,
     tactile_net_spec,
 )
 
@@ -63,6 +64,12 @@ def test_one_step_of_each_method(
     assert checkpoint.family == "tactile" and checkpoint.config["method"] == method
     features = extract_features(checkpoint.model, trials[1], config)
     assert features.shape == (8, 8) and features.dtype == np.float32 and np.isfinite(features).all()
+    if method == "supervised":
+        predicted = predict_success(checkpoint.model, trials[1], config)
+        assert predicted.shape == (8,) and predicted.dtype == bool
+    else:
+        with pytest.raises(ValueError, match="classifier"):
+            predict_success(checkpoint.model, trials[1], config)
 
 
 def test_specs_per_method() -> None:

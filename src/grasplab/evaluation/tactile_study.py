@@ -34,7 +34,11 @@ from grasplab.training.tactile_config import SPLITS, TactileDataConfig, TactileP
 
 require("torch")
 from grasplab.training.checkpoints import load_checkpoint  # noqa: E402
-from grasplab.training.tactile_tasks import extract_features, make_tactile_task  # noqa: E402
+from grasplab.training.tactile_tasks import (  # noqa: E402
+    extract_features,
+    make_tactile_task,
+    predict_success,
+)
 from grasplab.training.trainer import Trainer, TrainProgress, TrainResult  # noqa: E402
 
 logger = logging.getLogger(__name__)
@@ -133,7 +137,8 @@ def probe_weights(
         device: torch device of the feature extraction.
 
     Returns:
-        The probe accuracies and the (possibly re-split) config.
+        The probe accuracies and the (possibly re-split) config. A supervised network's own
+        classifier is scored too, as accuracy ``"classifier"``.
     """
     from grasplab.runtime.config import config_from_dict
 
@@ -151,7 +156,12 @@ def probe_weights(
     train, test = arrays.subset(parts.side), arrays.subset(parts.test)
     train_x = extract_features(checkpoint.model, train, config, device=device)
     test_x = extract_features(checkpoint.model, test, config, device=device)
-    return run_probes(train_x, train.success, test_x, test.success, rng=rng, probes=probes), config
+    result = run_probes(train_x, train.success, test_x, test.success, rng=rng, probes=probes)
+    if getattr(checkpoint.model, "classifier", None) is not None:
+        predicted = predict_success(checkpoint.model, test, config, device=device)
+        accuracy = {**result.accuracy, "classifier": float(np.mean(predicted == test.success))}
+        result = replace(result, accuracy=accuracy)
+    return result, config
 
 
 def write_synthetic_dataset(

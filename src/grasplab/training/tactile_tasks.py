@@ -58,6 +58,7 @@ __all__ = [
     "extract_features",
     "make_tactile_task",
     "momentum_update",
+    "predict_success",
     "tactile_net_spec",
 ]
 
@@ -275,6 +276,28 @@ def make_tactile_task(config: TactilePretrainConfig, train: TactileArrays, val: 
     return _TASKS[config.method](config, train, val)
 
 
+def _centre_batches(arrays: TactileArrays, config: TactilePretrainConfig, batch_size: int) -> DataLoader[Any]:
+    views = TactileViews(arrays, config.data.pads, config.augment, views=1, train=False)
+    # a generator of its own: a DataLoader otherwise draws its base seed from the global RNG
+    return DataLoader(views, batch_size=max(1, batch_size), generator=torch.Generator().manual_seed(0))
+
+
+def _eval_outputs(
+    net: TactileNet, arrays: TactileArrays, config: TactilePretrainConfig, batch_size: int, device: str,
+    head: str,
+) -> np.ndarray:
+    was_training = net.training
+    net.train(False)
+    out = []
+    with torch.no_grad():
+        for batch in _centre_batches(arrays, config, batch_size):
+            x = batch["view_a"].to(device)
+            value = net.features(x) if head == "features" else net.classify(x)[:, 0]
+            out.append(value.cpu().numpy())
+    net.train(was_training)
+    return np.concatenate(out).astype(np.float32)
+
+
 def extract_features(
     model: nn.Module,
     arrays: TactileArrays,
@@ -292,16 +315,25 @@ def extract_features(
         device: torch device.
     """
     net: TactileNet = model  # type: ignore[assignment]
-    views = TactileViews(arrays, config.data.pads, config.augment, views=1, train=False)
-    # a generator of its own: a DataLoader otherwise draws its base seed from the global RNG
-    loader = DataLoader(views, batch_size=max(1, batch_size), generator=torch.Generator().manual_seed(0))
-    was_training = net.training
-    net.train(False)
-    out = []
-    with torch.no_grad():
-        for batch in loader:
-            out.append(net.features(batch["view_a"].to(device)).cpu().numpy())
-    net.train(was_training)
-    dim = net.spec.feature_dim
-    return np.concatenate(out).astype(np.float32) if out else np.zeros((0, dim), np.float32)
+    if len(arrays) == 0:
+        return np.zeros((0, net.spec.feature_dim), np.float32)
+    return _eval_outputs(net, arrays, config, batch_size, device, "features")
 
+
+def predict_success(
+    model: nn.Module,
+    arrays: TactileArrays,
+    config: TactilePretrainConfig,
+    batch_size: int = 256,
+    device: str = "cpu",
+) -> np.ndarray:
+    """Success predictions (N,) bool of a supervised network's classifier (logit > 0).
+
+    Arguments as :func:`extract_features`; the network needs a classifier (``supervised``).
+    """
+    net: TactileNet = model  # type: ignore[assignment]
+    if net.classifier is None:
+        raise ValueError("this network has no classifier (train it with method 'supervised')")
+    if len(arrays) == 0:
+        return np.zeros(0, bool)
+    return _eval_outputs(net, arrays, config, batch_size, device, "classifier") > 0
