@@ -33,6 +33,7 @@ import platform
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -94,9 +95,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 def _config(method: str, split: str, seed: int, args: argparse.Namespace, root: str) -> TactilePretrainConfig:
     preset = CONFIGS / f"{method}.yaml"
     extra = SMOKE if args.smoke else []
-    overrides = [*extra, *args.overrides, f"method={method}", f"data.split={split}", f"seed={seed}",
-                 f"data.root={root}"]
-    return load_tactile_config(preset if preset.is_file() else None, overrides)
+    overrides = [*extra, *args.overrides, f"method={method}", f"data.split={split}", f"seed={seed}"]
+    config = load_tactile_config(preset if preset.is_file() else None, overrides)
+    return replace(config, data=replace(config.data, root=root))
 
 
 def _one_run(

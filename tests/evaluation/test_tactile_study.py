@@ -50,12 +50,14 @@ def test_splits_are_disjoint_and_fixed_by_the_split_seed(dataset_dir: Path) -> N
 
 def test_pretrain_then_probe(dataset_dir: Path, tmp_path: Path) -> None:
     ds = load_tactile_dataset(dataset_dir)
-    config = load_tactile_config(SMOKE, ["method=triplet", "optim.epochs=1", "optim.max_steps_per_epoch=2"])
+    overrides = ["method=triplet", "optim.epochs=1", "optim.max_steps_per_epoch=2", "data.pads=both"]
+    config = load_tactile_config(SMOKE, overrides)
     result = pretrain_tactile(config, ds, tmp_path / "run")
     meta = json.loads((tmp_path / "run" / "meta.json").read_text())
     assert meta["kind"] == "tactile-triplet"
     probe, cfg = probe_weights(result.last_checkpoint, ds, rng=np.random.default_rng(0))
-    assert cfg.method == "triplet" and probe.num_test == 20 and probe.num_train == 40
+    assert cfg.method == "triplet" and cfg.data.pads == "both"
+    assert probe.num_test == 20 and probe.num_train == 40
     assert all(0.0 <= v <= 1.0 for v in probe.accuracy.values()) and "classifier" not in probe.accuracy
     supervised = load_tactile_config(SMOKE, ["method=supervised", "optim.epochs=1"])
     run = pretrain_tactile(supervised, ds, tmp_path / "sup")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import typer
@@ -60,7 +61,8 @@ def pretrain(
     from grasplab.training.trainer import TrainProgress
 
     try:
-        cfg = load_tactile_config(config, [*overrides, f"method={method}", f"data.root={data}"])
+        cfg = load_tactile_config(config, overrides)
+        cfg = replace(cfg, method=method, data=replace(cfg.data, root=str(data)))
         dev = _device(device)
         ds = load_tactile_dataset(data)
     except (ValueError, FileNotFoundError, MissingExtraError) as exc:
