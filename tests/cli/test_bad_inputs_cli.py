@@ -303,3 +303,27 @@ def test_detect_warns_on_implausible_but_legal_intrinsics(world: Path, tmp_path:
     result = run_cli(args)
     assert result.exit_code == 0, result.output
     assert any(line.startswith("warning:") and "fx" in line for line in result.output.splitlines())
+
+
+def test_eval_ap_warns_about_millimetre_and_huge_width_dumps(world: Path, tmp_path: Path) -> None:
+    """Legal but implausible dumps are scored, and the output and the report say what is odd."""
+    import json
+
+    import numpy as np
+
+    folder = tmp_path / "dump" / "scene_0000" / "realsense"
+    folder.mkdir(parents=True)
+    grasps = np.zeros((3, 17))
+    grasps[:, 0], grasps[:, 1], grasps[:, 2], grasps[:, 3] = 0.5, 0.05, 0.02, 0.02
+    grasps[:, 4:13] = np.eye(3).ravel()
+    grasps[:, 13:16] = [0.0, 0.0, 500.0]  # millimetres
+    np.save(folder / "0000.npy", grasps)
+    grasps[:, 13:16], grasps[:, 1] = [0.0, 0.0, 0.5], 5.0  # metres, but 5 m wide
+    np.save(folder / "0001.npy", grasps)
+    out = tmp_path / "ap.json"
+    result = run_cli(["eval", "ap", "--root", str(world / "data"), "--dump", str(tmp_path / "dump"),
+                      "--scenes", "0", "--out", str(out), "--backend", "exact"])
+    assert result.exit_code == 0, result.output
+    assert "implausible" in result.output and "Traceback" not in result.output
+    issues = " ".join(json.loads(out.read_text())["issues"])
+    assert "millimetres" in issues and "width above" in issues
