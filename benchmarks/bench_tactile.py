@@ -6,7 +6,8 @@ split's training trials (``configs/tactile/<method>.yaml`` plus ``--set`` overri
 fit the KNN (k = √n) / linear-SVM / MLP probes on the training side's features and score them on
 the test side. The table is mean ± standard deviation of the test accuracy over seeds (the split
 itself is fixed by ``data.split_seed``), laid out as the paper's Table I, with the paper's numbers
-beside it.
+beside it, and two reference rows that need no pretraining: the probes on an untrained encoder
+(``random-init``) and on the view average-pooled to 16 x 16 pixels (``pixels``).
 
 Usage::
 
@@ -44,6 +45,7 @@ import numpy as np  # noqa: E402
 from grasplab.evaluation.tactile_probes import PROBES  # noqa: E402
 from grasplab.evaluation.tactile_study import (  # noqa: E402
     pretrain_tactile,
+    probe_controls,
     probe_weights,
     split_study,
     write_synthetic_dataset,
@@ -89,6 +91,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--runs", type=Path, default=None, help="run folders (default runs/bench_tactile)")
     parser.add_argument("--out", type=Path, default=None, help="JSON to write")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--no-controls", action="store_true",
+                        help="skip the reference rows (untrained encoder, pooled pixels)")
     return parser.parse_args(argv)
 
 
@@ -126,6 +130,20 @@ def _one_run(
         "probe_wall_s": time.perf_counter() - tic,
         **probe.to_dict(),
     }
+
+
+def _controls(
+    ds: TactileDataset, split: str, seeds: list[int], args: argparse.Namespace, source: str
+) -> list[dict[str, Any]]:
+    """Reference rows: probes on an untrained encoder and on pooled pixels (no pretraining)."""
+    rows = []
+    for seed in seeds:
+        config = _config("moco", split, seed, args, source)
+        for name, probe in probe_controls(config, ds, rng=np.random.default_rng(seed)).items():
+            rows.append({"method": name, "split": split, "seed": seed, "control": True, **probe.to_dict()})
+            acc = ", ".join(f"{k} {100 * v:.1f}" for k, v in probe.accuracy.items())
+            print(f"{split:6s} {name:12s} seed {seed}: {acc}", flush=True)
+    return rows
 
 
 def _table(runs: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, Any]]]:
@@ -197,6 +215,8 @@ def main(argv: list[str] | None = None) -> None:
                     acc = ", ".join(f"{k} {100 * v:.1f}" for k, v in run["accuracy"].items())
                     took = f"{run['train_wall_s']:.0f} s"
                     print(f"{split:6s} {method:12s} seed {seed}: {acc} ({took})", flush=True)
+            if not args.no_controls:
+                runs += _controls(ds, split, seeds, args, source)
         success = float(np.mean(ds.success)) if len(ds) else float("nan")
     table = _table(runs)
     record = {

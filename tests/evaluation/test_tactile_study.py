@@ -16,6 +16,7 @@ from typer.testing import CliRunner  # noqa: E402
 from grasplab.cli.main import app  # noqa: E402
 from grasplab.evaluation.tactile_study import (  # noqa: E402
     pretrain_tactile,
+    probe_controls,
     probe_weights,
     split_study,
     write_synthetic_dataset,
@@ -63,6 +64,19 @@ def test_pretrain_then_probe(dataset_dir: Path, tmp_path: Path) -> None:
     run = pretrain_tactile(supervised, ds, tmp_path / "sup")
     probe, _ = probe_weights(run.best_checkpoint, ds, rng=np.random.default_rng(0), probes=("knn",))
     assert set(probe.accuracy) == {"knn", "classifier"}
+
+
+def test_reference_rows_without_pretraining(dataset_dir: Path) -> None:
+    ds = load_tactile_dataset(dataset_dir)
+    config = load_tactile_config(SMOKE, ["data.pads=both"])
+    rows = probe_controls(config, ds, rng=np.random.default_rng(0), pixel_side=4, probes=("knn", "svm"))
+    assert set(rows) == {"random-init", "pixels"}
+    for result in rows.values():
+        assert set(result.accuracy) == {"knn", "svm"} and result.num_test == 20 and result.num_train == 40
+    # toy outcomes follow the contact patch's size, which pooled pixels show directly
+    assert max(rows["pixels"].accuracy.values()) > 0.6
+    again = probe_controls(config, ds, rng=np.random.default_rng(0), pixel_side=4, probes=("knn", "svm"))
+    assert again["random-init"].accuracy == rows["random-init"].accuracy
 
 
 def test_cli_pretrain_and_probe(dataset_dir: Path, tmp_path: Path) -> None:

@@ -33,11 +33,18 @@ from grasplab.tactile.dataset import (
 from grasplab.training.tactile_config import SPLITS, TactileDataConfig, TactilePretrainConfig
 
 require("torch")
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402, N812
+from torch import nn  # noqa: E402
+
+from grasplab.data.tactile_dataset import TactileViews  # noqa: E402
+from grasplab.models.registry import build_model  # noqa: E402
 from grasplab.training.checkpoints import load_checkpoint  # noqa: E402
 from grasplab.training.tactile_tasks import (  # noqa: E402
     extract_features,
     make_tactile_task,
     predict_success,
+    tactile_net_spec,
 )
 from grasplab.training.trainer import Trainer, TrainProgress, TrainResult  # noqa: E402
 
@@ -45,6 +52,8 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "StudySplit",
+    "probe_controls",
+    "probe_model",
     "probe_weights",
     "pretrain_tactile",
     "split_study",
@@ -151,17 +160,66 @@ def probe_weights(
             "probing on the %s split of an encoder pretrained on the %s split", split, config.data.split
         )
         config = replace(config, data=replace(config.data, split=split))
+    return probe_model(checkpoint.model, ds, config, rng=rng, probes=probes, device=device), config
+
+
+def probe_model(
+    model: nn.Module,
+    ds: TactileDataset,
+    config: TactilePretrainConfig,
+    *,
+    rng: np.random.Generator,
+    probes: Sequence[str] = PROBES,
+    device: str = "cpu",
+) -> ProbeResult:
+    """Probe the frozen features of a :class:`TactileNet` on the split of ``config``.
+
+    A supervised network's own classifier is scored too, as accuracy ``"classifier"``.
+    """
     parts = split_study(ds, config.data)
     arrays = tactile_arrays(ds)
     train, test = arrays.subset(parts.side), arrays.subset(parts.test)
-    train_x = extract_features(checkpoint.model, train, config, device=device)
-    test_x = extract_features(checkpoint.model, test, config, device=device)
+    train_x = extract_features(model, train, config, device=device)
+    test_x = extract_features(model, test, config, device=device)
     result = run_probes(train_x, train.success, test_x, test.success, rng=rng, probes=probes)
-    if getattr(checkpoint.model, "classifier", None) is not None:
-        predicted = predict_success(checkpoint.model, test, config, device=device)
+    if getattr(model, "classifier", None) is not None:
+        predicted = predict_success(model, test, config, device=device)
         accuracy = {**result.accuracy, "classifier": float(np.mean(predicted == test.success))}
         result = replace(result, accuracy=accuracy)
-    return result, config
+    return result
+
+
+def probe_controls(
+    config: TactilePretrainConfig,
+    ds: TactileDataset,
+    *,
+    rng: np.random.Generator,
+    pixel_side: int = 16,
+    probes: Sequence[str] = PROBES,
+) -> dict[str, ProbeResult]:
+    """Reference rows for the table: the probes on features that need no pretraining.
+
+    - ``"random-init"``: the untrained encoder of ``config`` (initialised from ``config.seed``);
+    - ``"pixels"``: the centre view of Tb - Ta average-pooled to ``pixel_side`` squared, flattened.
+
+    A method that does not beat these has learnt nothing the probes could not find without it.
+    """
+    spec = tactile_net_spec(replace(config, method="autoencoder"), max(len(ds), 2))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)
+        untrained = build_model("tactile", replace(spec, decoder=False))
+    out = {"random-init": probe_model(untrained, ds, config, rng=rng, probes=probes)}
+    parts = split_study(ds, config.data)
+    arrays = tactile_arrays(ds)
+
+    def pixels(indices: np.ndarray) -> np.ndarray:
+        views = TactileViews(arrays.subset(indices), config.data.pads, config.augment, views=1, train=False)
+        images = torch.stack([views[i]["view_a"] for i in range(len(views))])
+        return F.adaptive_avg_pool2d(images, pixel_side).flatten(1).numpy()
+
+    side, test = arrays.success[parts.side], arrays.success[parts.test]
+    out["pixels"] = run_probes(pixels(parts.side), side, pixels(parts.test), test, rng=rng, probes=probes)
+    return out
 
 
 def write_synthetic_dataset(
