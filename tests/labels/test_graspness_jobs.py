@@ -93,7 +93,9 @@ def test_files_round_trip_and_record_their_settings(box_labels: ObjectLabels, tm
     points = load_label_points(path)
     np.testing.assert_array_equal(points.points, scene.points)
     assert graspness_file_matches(path, cfg, scene=True)
-    assert not graspness_file_matches(path, GraspnessConfig(), scene=True)
+    # The scene file depends on the thresholds and the max width, not on frame settings.
+    assert graspness_file_matches(path, GraspnessConfig(voxel_size=0.0), scene=True)
+    assert not graspness_file_matches(path, GraspnessConfig(view_mu_max=0.4), scene=True)
     assert not graspness_file_matches(path, cfg, scene=False)
     cam = look_at(EYES[0], (0.0, 0.0, 0.02))
     depth, instance = render(cam, box_pose())
@@ -142,8 +144,12 @@ def test_job_labels_every_frame_then_skips_then_redoes_other_settings(
     again = label_dataset_graspness(tmp_path)
     assert [o.status for o in again] == ["skipped", "skipped"]
     assert [p.stat().st_mtime_ns for p in (scene_file, frame_graspness_path(tmp_path, 0, 1))] == stamps
-    # One frame alone with other settings: it reads nothing stale and rewrites its own file.
-    other = GraspnessConfig(voxel_size=0.0)
+    # Another voxel size redoes the frames only: the scene file stays.
+    finer = label_dataset_graspness(tmp_path, config=GraspnessConfig(voxel_size=0.003))
+    assert [o.status for o in finer] == ["labelled", "labelled"]
+    assert not any(o.wrote_scene for o in finer) and scene_file.stat().st_mtime_ns == stamps[0]
+    # One frame alone with other thresholds: it reads nothing stale and rewrites its own file.
+    other = GraspnessConfig(voxel_size=0.0, point_mu_max=0.6)
     single = label_frame_graspness(tmp_path, 0, 1, config=other, write_scene=False)
     assert single.status == "labelled" and not single.wrote_scene
     assert single.num_points > outcomes[1].num_points

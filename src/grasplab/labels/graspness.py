@@ -69,6 +69,9 @@ __all__ = [
 ]
 
 
+_SCENE_SETTINGS = ("point_mu_max", "view_mu_max", "max_width")
+
+
 @dataclass(frozen=True)
 class GraspnessConfig:
     """Settings of the graspness labels (metres).
@@ -107,6 +110,10 @@ class GraspnessConfig:
     def to_dict(self) -> dict[str, float | str]:
         """Plain JSON-serialisable dict of the settings."""
         return dict(asdict(self))
+
+    def scene_dict(self) -> dict[str, float | str]:
+        """The settings the object-frame scene labels depend on (thresholds and max width)."""
+        return {k: v for k, v in self.to_dict().items() if k in _SCENE_SETTINGS}
 
 
 def minmax_normalize(values: ArrayLike, axis: int | None = None) -> np.ndarray:

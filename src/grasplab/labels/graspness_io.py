@@ -9,9 +9,10 @@ Beside the frames, never in the reference's folders (which graspnetAPI reads):
 - ``scenes/scene_%04d/<camera>/graspness/%04d.npz``: one frame's labels
   (:class:`~grasplab.labels.graspness_frame.FrameGraspness`).
 
-Both hold ``format`` (:data:`GRASPNESS_FORMAT`) and ``config`` (the settings as JSON); a file
-whose format or settings differ from a run's is redone by it. Files are written atomically
-(temporary file, then a rename), so a file that exists with the run's settings is complete.
+Both hold ``format`` (:data:`GRASPNESS_FORMAT`) and ``config`` (the settings as JSON: the scene
+file only those it depends on, the thresholds and the max width); a file whose format or
+settings differ from a run's is redone by it. Files are written atomically (temporary file,
+then a rename), so a file that exists with the run's settings is complete.
 Array shapes, dtypes, frames and units: :mod:`grasplab.labels.graspness` and
 ``docs/graspness_labels.md``.
 """
@@ -72,9 +73,14 @@ def frame_graspness_path(
     return _folder(root, scene_id, camera) / f"{_check_index(ann_id, 'ann_id'):04d}.npz"
 
 
-def _header(config: GraspnessConfig) -> dict[str, np.ndarray]:
+def _settings(config: GraspnessConfig, scene: bool) -> dict[str, float | str]:
+    """What a file records: the scene file only the settings it depends on, a frame file all."""
+    return config.scene_dict() if scene else config.to_dict()
+
+
+def _header(config: GraspnessConfig, scene: bool) -> dict[str, np.ndarray]:
     return {"format": np.array(GRASPNESS_FORMAT),
-            "config": np.array(json.dumps(config.to_dict(), sort_keys=True))}
+            "config": np.array(json.dumps(_settings(config, scene), sort_keys=True))}
 
 
 def save_scene_grasp_labels(path: str | Path, labels: SceneGraspLabels,
@@ -83,13 +89,13 @@ def save_scene_grasp_labels(path: str | Path, labels: SceneGraspLabels,
     arrays = {name: np.asarray(getattr(labels, name)) for name in _SCENE_FIELDS}
     if labels.stable is not None:
         arrays["stable"] = labels.stable
-    return atomic_savez(Path(path), {**_header(config), **arrays})
+    return atomic_savez(Path(path), {**_header(config, scene=True), **arrays})
 
 
 def save_frame_graspness(path: str | Path, frame: FrameGraspness, config: GraspnessConfig) -> Path:
     """Write one frame's labels (compressed, atomic); returns the path."""
     arrays = {name: np.asarray(getattr(frame, name)) for name in _FRAME_FIELDS}
-    return atomic_savez(Path(path), {**_header(config), **arrays})
+    return atomic_savez(Path(path), {**_header(config, scene=False), **arrays})
 
 
 def _read(path: Path, fields: Iterable[str], optional: Iterable[str] = ()) -> dict[str, np.ndarray]:
@@ -152,7 +158,10 @@ def load_frame_graspness(path: str | Path) -> FrameGraspness:
 def graspness_file_matches(path: str | Path, config: GraspnessConfig, scene: bool) -> bool:
     """True when the file exists with this format, these settings and every field.
 
-    Writes are atomic, so such a file is complete; only the header arrays are decompressed.
+    A scene file records (and is compared on) only the settings it depends on
+    (:meth:`GraspnessConfig.scene_dict`), so another voxel size or matching distance redoes
+    the frame files only. Writes are atomic, so such a file is complete; only the header
+    arrays are decompressed.
     """
     fields = _SCENE_FIELDS if scene else _FRAME_FIELDS
     try:
@@ -160,6 +169,6 @@ def graspness_file_matches(path: str | Path, config: GraspnessConfig, scene: boo
             if any(k not in data.files for k in ("format", "config", *fields)):
                 return False
             return bool(int(data["format"]) == GRASPNESS_FORMAT and json.loads(
-                str(data["config"])) == json.loads(json.dumps(config.to_dict())))
+                str(data["config"])) == json.loads(json.dumps(_settings(config, scene))))
     except (OSError, zipfile.BadZipFile, EOFError, ValueError):
         return False
