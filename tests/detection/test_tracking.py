@@ -134,9 +134,10 @@ def test_filter_bad_inputs() -> None:
 
 
 # ----------------------------------------------------------------------------- trackers
-def test_nearest_matches_a_moved_pair_one_to_one(rng: np.random.Generator) -> None:
+@pytest.mark.parametrize("assignment", ["hungarian", "greedy"])
+def test_nearest_matches_a_moved_pair_one_to_one(rng: np.random.Generator, assignment: str) -> None:
     grasps = _grasps(rng)
-    tracker = NearestTracker()
+    tracker = NearestTracker(config=TrackerConfig(assignment=assignment))
     first = tracker.update(_observation(), grasps=grasps)
     assert first.track_ids.tolist() == list(range(len(grasps)))  # first frame: ids = rows
     T = make_transform(rotation_z(0.05), np.array([0.01, -0.005, 0.0]))
@@ -208,6 +209,8 @@ def test_tracker_bad_inputs(rng: np.random.Generator) -> None:
         OracleTracker().update(_observation(), grasps=_grasps(rng))
     with pytest.raises(ValueError, match="min_similarity"):
         TrackerConfig(min_similarity=1.5)
+    with pytest.raises(ValueError, match="assignment"):
+        TrackerConfig(assignment="auction")
     with pytest.raises(ValueError, match="length_scale"):
         NearestTracker(length_scale=0.0)
 

@@ -107,6 +107,8 @@ class TrackerConfig:
         frame_rate: frames per second, for the smoothing filters' time stamps when
             ``update`` is not given a ``time``.
         smoothing: the target-pose filter.
+        assignment: ``"hungarian"`` (optimal one-to-one, scipy) or ``"greedy"`` (pairs above
+            ``min_similarity`` taken best first: faster for a thousand grasps per frame).
     """
 
     min_similarity: float = 0.5
@@ -115,8 +117,12 @@ class TrackerConfig:
     max_missed: int = 5
     frame_rate: float = 10.0
     smoothing: SmoothingConfig = field(default_factory=SmoothingConfig)
+    assignment: str = "hungarian"
 
     def __post_init__(self) -> None:
+        if self.assignment not in ("hungarian", "greedy"):
+            raise ValueError(f"TrackerConfig.assignment: expected 'hungarian' or 'greedy', got "
+                             f"{self.assignment!r}")
         for name in ("min_similarity", "min_target_similarity"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"TrackerConfig.{name}: expected in [0, 1], got "
@@ -204,10 +210,9 @@ class TrackerBase(ABC):
         past_ids = list(self._tracks)
         if past_ids and num:
             sim = self.similarity(np.stack([self._tracks[i].feature for i in past_ids]), current)
-            rows, cols = linear_sum_assignment(-sim)
-            for r, c in zip(rows, cols, strict=True):
-                if sim[r, c] >= self.config.min_similarity:
-                    ids[c], scores[c] = past_ids[r], sim[r, c]
+            for r, c in zip(*_assign(sim, self.config.min_similarity, self.config.assignment),
+                            strict=True):
+                ids[c], scores[c] = past_ids[r], sim[r, c]
         for c in np.flatnonzero(ids < 0):
             ids[c] = self._next_id
             self._next_id += 1
@@ -274,6 +279,24 @@ class TrackerBase(ABC):
             rots[k], trans[k] = pose[:3, :3], pose[:3, 3]
         smooth = chosen.with_columns(rotations=rots, translations=trans, validate=False)
         return smooth.transform(invert_transform(T_ref_cam))
+
+
+def _assign(sim: np.ndarray, least: float, method: str) -> tuple[np.ndarray, np.ndarray]:
+    """One-to-one (row, column) pairs of ``sim`` (n, M) with similarity >= ``least``."""
+    if method == "hungarian":
+        rows, cols = linear_sum_assignment(-sim)
+        keep = sim[rows, cols] >= least
+        return rows[keep], cols[keep]
+    rows, cols = np.nonzero(sim >= least)
+    order = np.argsort(-sim[rows, cols], kind="stable")
+    used_r, used_c, out_r, out_c = set(), set(), [], []
+    for r, c in zip(rows[order].tolist(), cols[order].tolist(), strict=True):
+        if r not in used_r and c not in used_c:
+            used_r.add(r)
+            used_c.add(c)
+            out_r.append(r)
+            out_c.append(c)
+    return np.asarray(out_r, dtype=np.int64), np.asarray(out_c, dtype=np.int64)
 
 
 class NearestTracker(TrackerBase):
@@ -351,12 +374,12 @@ class OracleTracker(NearestTracker):
         assert self._state is not None
         objects = self._objects_of(grasps)
         index = {oid: k for k, oid in enumerate(self._state.object_ids)}
-        local = np.zeros((len(grasps), 12))
-        for row, oid in enumerate(objects.tolist()):
-            T = np.eye(4) if oid < 0 else invert_transform(self._state.T_world_obj[index[oid]])
-            local[row, :9] = (T[:3, :3] @ grasps.rotations[row]).ravel()
-            local[row, 9:] = T[:3, :3] @ grasps.translations[row] + T[:3, 3]
-        return np.concatenate([local, objects[:, None].astype(np.float64)], axis=1)
+        T_obj_world = np.stack([*(invert_transform(T) for T in self._state.T_world_obj), np.eye(4)])
+        T = T_obj_world[[index.get(oid, len(index)) for oid in objects.tolist()]]  # (M, 4, 4)
+        rotations = np.matmul(T[:, :3, :3], grasps.rotations).reshape(-1, 9)
+        translations = np.einsum("mij,mj->mi", T[:, :3, :3], grasps.translations) + T[:, :3, 3]
+        return np.concatenate([rotations, translations, objects[:, None].astype(np.float64)],
+                              axis=1)
 
     def similarity(self, past: np.ndarray, current: np.ndarray) -> np.ndarray:
         """(n, M) ``exp(-d)`` in the object frame; 0 across objects or for unknown objects."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import ArrayLike
+from scipy.spatial.distance import cdist
 
 from grasplab.core.validation import as_array
 
@@ -56,10 +57,10 @@ def pairwise_rotation_angles(rotations_a: ArrayLike, rotations_b: ArrayLike,
     """
     ra = as_array(rotations_a, "rotations_a", (None, 3, 3))
     rb = as_array(rotations_b, "rotations_b", (None, 3, 3))
-    cols = np.einsum("nik,mik->nmk", ra, rb)  # per column dot products
-    trace = cols.sum(axis=2)
+    cols = [ra[:, :, k] @ rb[:, :, k].T for k in range(3)]  # (N, M) dot products per column
+    trace = cols[0] + cols[1] + cols[2]
     if symmetric:
-        trace = np.maximum(trace, cols[..., 0] - cols[..., 1] - cols[..., 2])
+        trace = np.maximum(trace, cols[0] - cols[1] - cols[2])
     return np.asarray(np.arccos((np.clip(trace, -1.0, 3.0) - 1.0) / 2.0))
 
 
@@ -81,7 +82,7 @@ def pose_distance_matrix(rotations_a: ArrayLike, translations_a: ArrayLike,
 
     >>> import numpy as np
     >>> R = np.eye(3)[None]
-    >>> float(pose_distance_matrix(R, [[0, 0, 0]], R, [[0.01, 0, 0]])[0, 0])
+    >>> round(float(pose_distance_matrix(R, [[0, 0, 0]], R, [[0.01, 0, 0]])[0, 0]), 9)
     0.1
     """
     if not np.isfinite(w_max) or w_max <= 0:
@@ -94,7 +95,7 @@ def pose_distance_matrix(rotations_a: ArrayLike, translations_a: ArrayLike,
     if angles.shape != (len(ta), len(tb)):
         raise ValueError(f"rotations and translations disagree: {angles.shape} vs "
                          f"({len(ta)}, {len(tb)})")
-    dist = np.linalg.norm(ta[:, None, :] - tb[None, :, :], axis=2)
+    dist = cdist(ta, tb)
     return np.asarray(dist / w_max + gamma * angles / np.pi)
 
 
