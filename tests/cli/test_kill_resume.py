@@ -104,6 +104,18 @@ def _kill_mid_run(args: list[str], started: Callable[[], bool]) -> None:
             parent.wait()
 
 
+def _leave_leftovers(root: Path, names: tuple[str, ...]) -> None:
+    """What a kill at another moment leaves: temporary folders (``.tmp-*``) and files (``.*.tmp``)."""
+    for name in names:
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if name.endswith(".tmp"):
+            path.write_bytes(b"half a file")
+        else:
+            path.mkdir()
+            (path / "part.bin").write_bytes(b"half a scene")
+
+
 def _finish(args: list[str]) -> None:
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
@@ -118,6 +130,7 @@ def test_killed_generation_resumes_to_the_same_bytes(tmp_path: Path) -> None:
             (killed / "scenes" / "scene_0001" / "scene_record.json").is_file()
 
     _kill_mid_run(_generate_args(killed), one_scene_done)
+    _leave_leftovers(killed, ("scenes/.tmp-scene_0003-dead", "models/.tmp-dead", ".x.json.dead.tmp"))
     _finish(_generate_args(killed))  # the same command resumes
     assert _temporaries(killed) == []
     assert _files(killed) == _files(reference)
@@ -139,6 +152,7 @@ def test_killed_labelling_resumes_to_the_same_bytes(tmp_path: Path) -> None:
         return folder.is_dir() and any(folder.iterdir())
 
     _kill_mid_run(_label_args(killed), labelling_started)
+    _leave_leftovers(killed, ("grasp_label/.000_labels.npz.dead.tmp",))
     _finish(_label_args(killed))
     assert _temporaries(killed) == []
     assert _files(killed) == _files(reference)
