@@ -140,3 +140,30 @@ def test_decode_takes_batched_tensors_and_rejects_bad_shapes() -> None:
         decode_gsnet({**out, "view_index": torch.full((2, 4), 300)})
     with pytest.raises(ValueError, match="orthogonal"):
         camera_grasp_index(np.ones((3, 3)))
+
+
+def test_gsnet_grasps_on_a_depth_frame() -> None:
+    torch = pytest.importorskip("torch")
+    from grasplab.core.camera import CameraIntrinsics, depth_to_points
+    from grasplab.detection.gsnet_detect import gsnet_grasps
+    from grasplab.models import build_model
+
+    cam = CameraIntrinsics(200.0, 200.0, 39.5, 29.5, 80, 60)
+    depth = np.full((60, 80), 0.6, np.float32)
+    depth[20:40, 30:50] = 0.55  # a box on the table
+    torch.manual_seed(0)
+    spec = {"feature_dim": 16, "depth2d_channels": [8, 8], "num_seeds": 12, "group_dim": 16}
+    net = build_model("gsnet", spec)
+    grasps = gsnet_grasps(net, depth, cam, num_points=200, downsample=1, width_scale=1.0)
+    assert len(grasps) == 12 and net.training  # the mode is restored
+    assert np.all(np.diff(grasps.scores) <= 0) and np.all((grasps.widths >= 0) & (grasps.widths <= 0.1))
+    points, _ = depth_to_points(depth, cam)
+    nearest = np.min(np.linalg.norm(points[None] - grasps.translations[:, None], axis=2), axis=1)
+    assert nearest.max() < 1e-6  # every grasp point is an observed point
+    again = gsnet_grasps(net, depth, cam, num_points=200, downsample=1, width_scale=1.0)
+    np.testing.assert_array_equal(np.asarray(again), np.asarray(grasps))
+    rgb_net = build_model("gsnet", {**spec, "use_rgb": True})
+    with pytest.raises(ValueError, match="RGB"):
+        gsnet_grasps(rgb_net, depth, cam)
+    with pytest.raises(ValueError, match="GSNet"):
+        gsnet_grasps(torch.nn.Linear(2, 2), depth, cam)

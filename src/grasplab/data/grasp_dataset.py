@@ -41,9 +41,10 @@ require("torch")
 import torch  # noqa: E402
 from torch.utils.data import Dataset  # noqa: E402
 
-from grasplab.core.camera import CameraIntrinsics  # noqa: E402
+from grasplab.core.camera import CameraIntrinsics, depth_to_points  # noqa: E402
 from grasplab.data.grasp_targets import camera_grasp_index  # noqa: E402
 from grasplab.labels.graspness import SceneGraspLabels  # noqa: E402
+from grasplab.labels.graspness_frame import voxel_downsample  # noqa: E402
 from grasplab.labels.graspness_io import (  # noqa: E402
     frame_graspness_path,
     load_frame_graspness,
@@ -59,6 +60,7 @@ __all__ = [
     "GraspFrameDataset",
     "SceneLabelStore",
     "augmentation_transform",
+    "frame_inputs",
     "list_graspness_frames",
     "organised_image",
 ]
@@ -136,6 +138,46 @@ def organised_image(
             np.asarray(rgb)[::downsample, ::downsample].transpose(2, 0, 1).astype(np.float32) / 255.0
         )
     return np.ascontiguousarray(np.concatenate(channels, axis=0), dtype=np.float32)
+
+
+def frame_inputs(
+    depth: np.ndarray,
+    intrinsics: CameraIntrinsics,
+    num_points: int,
+    rng: np.random.Generator | int | None = None,
+    rgb: np.ndarray | None = None,
+    downsample: int = 1,
+    voxel_size: float = 0.005,
+    mask: np.ndarray | None = None,
+) -> dict[str, torch.Tensor]:
+    """Network inputs of one depth frame, as the training samples build them (no labels).
+
+    The valid pixels (inside ``mask`` when given) are back-projected, thinned to one point per
+    ``voxel_size`` voxel (the first in row-major order, as the graspness labels) and
+    ``num_points`` of them drawn (with replacement when fewer).
+
+    Args:
+        depth: (H, W) float32 metres, 0 = invalid.
+        intrinsics: the camera.
+        num_points: N.
+        rng: generator or seed of the draw.
+        rgb: (H, W, 3) uint8 for a network with ``use_rgb``.
+        downsample: image subsampling of the network (``data.downsample`` of its training).
+        voxel_size: metres; 0 keeps every pixel.
+        mask: optional (H, W) bool region of interest.
+
+    Returns:
+        ``points`` (N, 3), ``pixels`` (N, 2), ``image`` (C, h, w) float32 tensors (unbatched).
+    """
+    gen = np.random.default_rng(rng)
+    points, pixels = depth_to_points(depth, intrinsics, mask)
+    keep = voxel_downsample(points, voxel_size)
+    pick = gen.choice(keep, num_points, replace=len(keep) < num_points)
+    return {
+        "points": torch.as_tensor(points[pick], dtype=torch.float32),
+        "pixels": torch.as_tensor(pixels[pick] / downsample, dtype=torch.float32),
+        "image": torch.from_numpy(organised_image(depth, intrinsics, None, rgb, downsample)),
+    }
 
 
 def list_graspness_frames(

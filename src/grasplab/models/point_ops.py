@@ -70,8 +70,8 @@ def farthest_point_sample(
     pts = xyz.detach()
     for i in range(min(num_samples, n)):
         out[:, i] = current
-        d = ((pts - pts[rows, current][:, None, :]) ** 2).sum(-1)
-        dist = torch.where(cand, torch.minimum(dist, d), dist)
+        d = (pts - pts[rows, current][:, None, :]).square().sum(-1)
+        dist = torch.minimum(dist, d)  # non-candidates keep -1, below every distance
         current = torch.argmax(dist, dim=1)
     if num_samples > n:
         out[:, n:] = out[:, :1]
@@ -96,18 +96,24 @@ def gather_points(values: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     return out.reshape(*index.shape, values.shape[-1])
 
 
-def _first_k(inside: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """The first k True columns of each row (index order), padded with the row's first one."""
-    n = inside.shape[-1]
-    order = torch.arange(n, device=inside.device).expand_as(inside)
-    keyed = torch.where(inside, order, torch.full_like(order, n))
-    kk = min(k, n)
-    idx = torch.topk(keyed, kk, dim=-1, largest=False, sorted=True).values
-    if kk < k:
-        idx = torch.cat([idx, idx.new_full((*idx.shape[:-1], k - kk), n)], dim=-1)
-    found = idx < n
-    first = torch.where(found[..., :1], idx[..., :1], torch.zeros_like(idx[..., :1]))
-    return torch.where(found, idx, first.expand_as(idx)), found
+def _first_k_pairs(
+    group: torch.Tensor, member: torch.Tensor, num_groups: int, k: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The first k members of each group from (group, member) pairs sorted by group then member.
+
+    Returns:
+        ``index`` (num_groups, k) int64 members (padded with the group's first; 0 when empty),
+        ``found`` (num_groups, k) bool and ``keep`` (P,) bool: the pairs that were taken.
+    """
+    counts = torch.bincount(group, minlength=num_groups)
+    starts = torch.cumsum(counts, 0) - counts
+    rank = torch.arange(len(group), device=group.device) - starts[group]
+    keep = rank < k
+    index = torch.full((num_groups, k), -1, dtype=torch.int64, device=group.device)
+    index[group[keep], rank[keep]] = member[keep]
+    found = index >= 0
+    first = torch.where(found[:, :1], index[:, :1], torch.zeros_like(index[:, :1]))
+    return torch.where(found, index, first.expand_as(index)), found, keep
 
 
 def ball_query(
@@ -129,8 +135,11 @@ def ball_query(
     _check_xyz(centers, "centers")
     if radius <= 0 or num_neighbors < 1:
         raise ValueError(f"ball_query: need radius > 0 and num_neighbors >= 1, got {radius}, {num_neighbors}")
-    d2 = torch.cdist(centers.detach(), xyz.detach()) ** 2
-    return _first_k(d2 <= radius * radius, num_neighbors)
+    b, m = centers.shape[:2]
+    near = torch.cdist(centers.detach(), xyz.detach()) <= radius  # (B, M, N)
+    bi, mi, ni = near.nonzero(as_tuple=True)  # sorted by (b, m, n)
+    index, found, _ = _first_k_pairs(bi * m + mi, ni, b * m, num_neighbors)
+    return index.reshape(b, m, num_neighbors), found.reshape(b, m, num_neighbors)
 
 
 def rotation_from_view_torch(approaches: torch.Tensor, angles: torch.Tensor) -> torch.Tensor:
@@ -221,11 +230,16 @@ def _cylinder_chunk(
     num_samples: int,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     radius, height_min, height_max, reach = shape
+    b, m = centers.shape[:2]
     near = torch.cdist(centers, pts) <= reach  # (B, m, N) prefilter by a ball
-    rel = pts[:, None, :, :] - centers[:, :, None, :]  # (B, m, N, 3)
-    q = torch.einsum("bmnk,bmkj->bmnj", rel, rotations)
-    inside = near & (q[..., 0] >= height_min) & (q[..., 0] <= height_max)
-    inside &= q[..., 1] ** 2 + q[..., 2] ** 2 <= radius * radius
-    index, found = _first_k(inside, num_samples)
-    local = torch.gather(q, 2, index[..., None].expand(-1, -1, -1, 3)) / radius
-    return index, local * found[..., None], found
+    bi, mi, ni = near.nonzero(as_tuple=True)  # candidate pairs, sorted by (b, m, n)
+    rel = pts[bi, ni] - centers[bi, mi]  # (P, 3)
+    q = torch.einsum("pk,pkj->pj", rel, rotations[bi, mi])  # gripper-frame coordinates
+    inside = (q[:, 0] >= height_min) & (q[:, 0] <= height_max) & (q[:, 1] ** 2 + q[:, 2] ** 2 <= radius**2)
+    group = (bi * m + mi)[inside]
+    index, found, keep = _first_k_pairs(group, ni[inside], b * m, num_samples)
+    local = torch.zeros(b * m, num_samples, 3, dtype=pts.dtype, device=pts.device)
+    rank = torch.cumsum(found, dim=1)[found] - 1  # found slots are a prefix of each row
+    local[found.nonzero(as_tuple=True)[0], rank] = q[inside][keep] / radius
+    shape3 = (b, m, num_samples)
+    return index.reshape(shape3), local.reshape(*shape3, 3), found.reshape(shape3)
