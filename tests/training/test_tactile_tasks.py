@@ -114,6 +114,13 @@ def test_moco_step_enqueues_keys_and_moves_the_key_encoder(
         assert torch.allclose(key, 0.5 * before + 0.5 * query)
 
 
+def test_moco_queue_smaller_than_a_batch(trials: tuple[TactileArrays, TactileArrays], tmp_path: Path) -> None:
+    config = _config("moco", "contrast.queue_size=5", "optim.batch_size=16")
+    result = Trainer(MocoTask(config, *trials), config, tmp_path).fit()
+    net = load_checkpoint(result.last_checkpoint).model
+    assert net.queue.shape == (5, 8) and int(net.queue_ptr) == 0  # 16 keys written, the last 5 kept
+
+
 def test_momentum_update_formula() -> None:
     key, query = torch.nn.Linear(2, 2), torch.nn.Linear(2, 2)
     before = key.weight.detach().clone()

@@ -173,7 +173,8 @@ class MocoTask(TactileTask):
         momentum_update(net.key_encoder, net.encoder, m)
         momentum_update(net.key_head, net.head, m)
         if self._pending is not None:
-            queue, ptr = enqueue(net.queue, int(net.queue_ptr), self._pending)
+            keys = self._pending[-net.queue.shape[0] :]  # a batch larger than the queue keeps its last K
+            queue, ptr = enqueue(net.queue, int(net.queue_ptr), keys)
             net.queue.copy_(queue)
             net.queue_ptr.fill_(ptr)
             self._pending = None
