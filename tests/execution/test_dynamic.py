@@ -60,7 +60,7 @@ def test_oracle_tracker_catches_on_a_conveyor(tmp_path: Path) -> None:
         motion, 1, seed=0, name="oracle/analytic", config=DynamicConfig(duration=5.0))
     episode = result.episodes[0]
     assert episode.success and episode.reason == "success", episode
-    assert 0.0 < episode.time_to_catch < 5.0 and episode.frames >= 2
+    assert 0.0 < episode.time_to_catch < 5.0 and episode.frames >= 2 and episode.switches == 0
     assert result.success_rate == 1.0 and result.reasons == {"success": 1}
     path = result.save_attempts_csv(tmp_path / "log.csv")
     rows = read_attempts_csv(path)

@@ -110,6 +110,8 @@ class DynamicEpisode:
         track_seconds: wall time spent in ``tracker.update`` (detection + association).
         seconds: wall time of the episode.
         grasp: the executed grasp (17 numbers, world frame), empty without a catch.
+        switches: frames in which the followed target moved to another object (identity
+            switches; counted when grasps carry object ids, i.e. with the instance mask).
     """
 
     success: bool
@@ -121,6 +123,7 @@ class DynamicEpisode:
     track_seconds: float
     seconds: float
     grasp: tuple[float, ...] = ()
+    switches: int = 0
 
     def to_record(self, name: str, episode: int, num_objects: int, mu: float = 1.0) -> AttemptRecord:
         """The episode as a row of the per-attempt log (phase ``"catch"``)."""
@@ -294,22 +297,23 @@ def run_dynamic_episode(scene: MovingScene, hand: SimGripper, tracker: GraspTrac
     tracker.reset()
     steps_per_frame = max(1, round(1.0 / (scene.config.frame_rate * scene.world.timestep)))
     buffer: deque[tuple[float, np.ndarray]] = deque(maxlen=cfg.buffer_length)
-    frames, resets, track_seconds = 0, 0, 0.0
+    count = _Counts()
     while loop.t < cfg.duration:
         observation = loop.observe_hidden()
         if isinstance(tracker, OracleTracker):
             tracker.bind(scene.state())
         tic = time.perf_counter()
         result = tracker.update(observation, time=loop.t)
-        track_seconds += time.perf_counter() - tic
-        frames += 1
+        count.track_seconds += time.perf_counter() - tic
+        count.frames += 1
         goal = ready_pose(cfg.ready_height)
         if len(result.targets) == 0:
+            count.resets += int(bool(buffer))
             if buffer:
-                resets += 1
                 tracker.reset()
             buffer.clear()
         else:
+            count.see(int(result.targets.object_ids[0]), new_track=not buffer)
             target = _tip_pose(result.targets[:1].transform(scene.T_world_cam))
             target = align_jaws(target, buffer[-1][1] if buffer else loop.command)
             buffer.append((loop.t, target))
@@ -319,11 +323,31 @@ def run_dynamic_episode(scene: MovingScene, hand: SimGripper, tracker: GraspTrac
                 caught_at = loop.t
                 reason, oid = loop.catch(predicted)
                 grasp = result.targets[:1].transform(scene.T_world_cam).array[0]
-                return DynamicEpisode(reason == "success", reason, caught_at, frames, resets, oid,
-                                      track_seconds, time.perf_counter() - start_wall,
-                                      tuple(grasp.tolist()))
+                return count.episode(reason, caught_at, oid, time.perf_counter() - start_wall,
+                                     tuple(grasp.tolist()))
             goal = pregrasp_pose(predicted, cfg.pregrasp_distance)
         for _ in range(steps_per_frame):
             loop.step(goal)
-    return DynamicEpisode(False, "timeout", float("nan"), frames, resets, -1, track_seconds,
-                          time.perf_counter() - start_wall)
+    return count.episode("timeout", float("nan"), -1, time.perf_counter() - start_wall, ())
+
+
+@dataclass
+class _Counts:
+    """What an episode counts while it runs."""
+
+    frames: int = 0
+    resets: int = 0
+    switches: int = 0
+    track_seconds: float = 0.0
+    last_object: int = -1
+
+    def see(self, object_id: int, new_track: bool) -> None:
+        """Count a switch when a continuing target moves to another known object."""
+        if not new_track and min(object_id, self.last_object) >= 0 and object_id != self.last_object:
+            self.switches += 1
+        self.last_object = object_id
+
+    def episode(self, reason: str, caught_at: float, object_id: int, seconds: float,
+                grasp: tuple[float, ...]) -> DynamicEpisode:
+        return DynamicEpisode(reason == "success", reason, caught_at, self.frames, self.resets,
+                              object_id, self.track_seconds, seconds, grasp, self.switches)

@@ -44,6 +44,7 @@ class DynamicBenchResult:
         reasons: episodes per outcome.
         seconds_per_frame: mean wall seconds of ``tracker.update`` per frame.
         mu: friction of the trials.
+        switches: identity switches of the followed target, summed over episodes.
     """
 
     name: str
@@ -54,6 +55,7 @@ class DynamicBenchResult:
     reasons: dict[str, int]
     seconds_per_frame: float
     mu: float = 1.0
+    switches: int = 0
     records: tuple[AttemptRecord, ...] = field(default=(), repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -80,9 +82,10 @@ class DynamicBenchResult:
         ttc = "–" if not np.isfinite(self.mean_time_to_catch) else f"{self.mean_time_to_catch:.2f}"
         causes = ", ".join(f"{k} {v}" for k, v in sorted(self.reasons.items()))
         return ("| tracker | motion | episodes | caught (%) | time to catch (s) | s / frame | "
-                "outcomes |\n|---|---|---|---|---|---|---|\n"
+                "switches | outcomes |\n|---|---|---|---|---|---|---|---|\n"
                 f"| {self.name} | {self.motion['kind']} | {len(self.episodes)} | "
-                f"{100 * self.success_rate:.1f} | {ttc} | {self.seconds_per_frame:.3f} | {causes} |\n")
+                f"{100 * self.success_rate:.1f} | {ttc} | {self.seconds_per_frame:.3f} | "
+                f"{self.switches} | {causes} |\n")
 
 
 def run_dynamic_bench(make_tracker: Callable[[], GraspTracker], motion: MotionConfig,
@@ -123,4 +126,5 @@ def run_dynamic_bench(make_tracker: Callable[[], GraspTracker], motion: MotionCo
         name, asdict(motion), tuple(results), len(caught) / len(results),
         float(np.mean([e.time_to_catch for e in caught])) if caught else float("nan"),
         dict(Counter(e.reason for e in results)),
-        sum(e.track_seconds for e in results) / max(frames, 1), mu, records)
+        sum(e.track_seconds for e in results) / max(frames, 1), mu,
+        sum(e.switches for e in results), records)
