@@ -1,6 +1,7 @@
 """Models: ``nn.Module`` backbones and heads of grasplab detectors, built by family from one registry."""
 
 from grasplab.models.affga import AFFGABackbone, HybridAtrousPyramid, TaskAttentionDecoder
+from grasplab.models.graspnet_baseline import GraspNetBaseline, GraspNetBaselineSpec
 from grasplab.models.gsnet import GSNet, GSNetSpec, build_gsnet
 from grasplab.models.pixel_backbones import GGCNN2Backbone, GRConvNetBackbone, ResidualBlock
 from grasplab.models.pixel_net import (
@@ -29,6 +30,8 @@ __all__ = [
     "GGCNN2Backbone",
     "GSNet",
     "GSNetSpec",
+    "GraspNetBaseline",
+    "GraspNetBaselineSpec",
     "GRConvNetBackbone",
     "HybridAtrousPyramid",
     "PixelGraspNet",
