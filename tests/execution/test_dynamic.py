@@ -51,7 +51,6 @@ def test_pregrasp_servo_and_jaws() -> None:
         DynamicConfig(buffer_length=1)
 
 
-@pytest.mark.slow
 def test_oracle_tracker_catches_on_a_conveyor(tmp_path: Path) -> None:
     motion = MotionConfig(kind="conveyor", num_objects=1, speed=0.05, image_width=160,
                           image_height=120)
