@@ -6,7 +6,15 @@ import numpy as np
 import pytest
 import trimesh
 
-from grasplab.objects.sdf import SignedDistanceField, compute_sdf, read_sdf, write_sdf
+from grasplab.objects.sdf import (
+    SignedDistanceField,
+    cache_path,
+    compute_sdf,
+    load_sdf,
+    read_sdf,
+    write_sdf,
+    write_sdf_cache,
+)
 
 
 @pytest.fixture(scope="module")
@@ -86,3 +94,20 @@ def test_bad_inputs(tmp_path):
 def test_deterministic(box_sdf):
     again = compute_sdf(trimesh.creation.box((0.04, 0.02, 0.03)), dim=40, padding=5, rng=0)
     assert np.array_equal(again.values, box_sdf.values)
+
+
+def test_binary_copy_holds_the_values_read_from_the_text(tmp_path, box_sdf):
+    import os
+
+    text = write_sdf(box_sdf, tmp_path / "textured.sdf")
+    cache = write_sdf_cache(text)
+    assert cache == cache_path(text) == tmp_path / "textured.sdf.npz"
+    cached, parsed = load_sdf(text), read_sdf(text)
+    assert np.array_equal(cached.values, parsed.values)
+    assert np.array_equal(cached.origin, parsed.origin)
+    assert cached.resolution == parsed.resolution
+    # a cache older than the text is ignored
+    stamp = text.stat().st_mtime_ns
+    os.utime(cache, ns=(stamp - 10**9, stamp - 10**9))
+    write_sdf(SignedDistanceField(box_sdf.values + 1.0, box_sdf.origin, box_sdf.resolution), text)
+    assert load_sdf(text).values.min() == pytest.approx(parsed.values.min() + 1.0, abs=1e-6)

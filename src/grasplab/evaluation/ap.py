@@ -28,7 +28,7 @@ from grasplab.evaluation.frame import APConfig, FrameResult, evaluate_frame, san
 from grasplab.evaluation.geometry import FrameScene, ObjectModel, SceneObjects, build_object_model
 from grasplab.evaluation.precision import APSummary, summarize_ap
 from grasplab.evaluation.splits import REFERENCE_SPLITS, TABLE_SPLITS, scene_splits, split_scene_ids
-from grasplab.objects.sdf import SignedDistanceField, read_sdf
+from grasplab.objects.sdf import SignedDistanceField, load_sdf
 from grasplab.runtime.engines import Engine, LocalEngine, make_engine
 from grasplab.runtime.jobs import Job, ShardResult, run_job
 from grasplab.scenes.layout import model_dir
@@ -188,14 +188,14 @@ class APEvaluator:
         return model
 
     def _dataset_sdf(self, object_id: int) -> SignedDistanceField | None:
-        """The dataset's ``models/%03d/textured.sdf`` for the reference backend, else None."""
+        """The reference backend's SDF: ``models/%03d/textured.sdf`` (or its copy), else None."""
         if self.config.fc_backend != "reference":
             return None
         path = model_dir(self.root, object_id) / "textured.sdf"
         if not path.is_file():
             logger.info("object %d: no %s, computing the SDF from the mesh", object_id, path)
             return None
-        return read_sdf(path)
+        return load_sdf(path)
 
     def frame_scene(self, scene_id: int, frame_id: int) -> FrameScene:
         """Objects, poses and table pose of one frame."""

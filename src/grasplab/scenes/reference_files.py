@@ -7,7 +7,8 @@ writes both into an existing dataset (``grasplab label sdf --root DS``):
 
 - ``textured.sdf``: computed from ``textured.obj`` with Dex-Net's sizing (``dim`` cells along
   the longest side, ``padding`` cells around), written atomically; existing files are kept
-  unless ``overwrite``;
+  unless ``overwrite``; a binary copy of the values as read from the text
+  (``textured.sdf.npz``, which graspnetAPI ignores) lets ``grasplab eval ap`` skip the parsing;
 - ``rs_wrt_kn.npy``: (F, 4, 4) float64, the realsense camera pose in the kinect camera of each
   annotated frame, ``inv(T_table_kn) @ T_table_rs``; written only for scenes holding both
   cameras (graspnetAPI checks that the file exists and never reads it).
@@ -24,7 +25,14 @@ from pathlib import Path
 
 import numpy as np
 
-from grasplab.objects.sdf import DEFAULT_DIM, DEFAULT_PADDING, compute_sdf, write_sdf
+from grasplab.objects.sdf import (
+    DEFAULT_DIM,
+    DEFAULT_PADDING,
+    cache_path,
+    compute_sdf,
+    write_sdf,
+    write_sdf_cache,
+)
 from grasplab.scenes.layout import model_dir, scene_dir
 
 logger = logging.getLogger(__name__)
@@ -88,6 +96,8 @@ def write_model_sdfs(
             write_sdf(compute_sdf(mesh, dim=dim, padding=padding, rng=obj_id), tmp)
             os.replace(tmp, target)
             written.append(target)
+        if not cache_path(target).is_file() or target in written:
+            write_sdf_cache(target)
         if progress is not None:
             progress(1)
     return written
