@@ -222,6 +222,7 @@ def _atomic_write(path: Path, write: Any, suffix: str) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             write(fh)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a dataset is for reading
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
