@@ -78,3 +78,12 @@ def test_bench_bad_inputs(tmp_path: Path) -> None:
         res = runner.invoke(app, ["bench", "dynamic", "--out", str(tmp_path), *args])
         assert res.exit_code == 2, res.output
         assert text in res.output
+
+
+def test_identity_switches_are_counted() -> None:
+    from grasplab.execution.dynamic import _Counts
+
+    count = _Counts()
+    for object_id, new in ((3, True), (3, False), (4, False), (-1, False), (4, False), (5, True)):
+        count.see(object_id, new_track=new)
+    assert count.switches == 1  # 3 -> 4; unknown objects and new tracks are not switches
