@@ -83,6 +83,16 @@ def test_reader_skips_shards_not_written_yet(tmp_path: Path) -> None:
     assert len(load_tactile_dataset(tmp_path)) == 5
 
 
+def test_reader_refuses_shards_of_different_image_sizes(tmp_path: Path) -> None:
+    _fake(tmp_path, np.arange(10))
+    images = np.zeros((5, 2, 3, 4, 3), np.uint8)
+    write_shard(shard_path(tmp_path, 1), {"ta": images, "tb": images, "tc": images,
+                                          "success": np.zeros(5, bool),
+                                          "object_id": np.arange(5), "grasp": np.zeros((5, 17))})
+    with pytest.raises(ValueError, match="like the other shards"):
+        load_tactile_dataset(tmp_path)
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
 def test_split_by_object_never_shares_an_object(tmp_path: Path, seed: int) -> None:
     rng = np.random.default_rng(seed)
