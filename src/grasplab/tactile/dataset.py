@@ -6,9 +6,10 @@ A dataset directory ``DS`` written by ``grasplab tactile generate`` (see
 ``DS/tactile_dataset.json``
     ``{"format": "grasplab-tactile-dataset", "format_version": 1, "sensor": {GelSightConfig
     fields}, "image_size": [W, H], "settings": {generation settings}, "fingerprint": sha256 of
-    the settings, "seed": int, "split": "seen" | "similar" | "novel" | ..., "objects": [ids],
-    "splits": {split name: [object ids]}, "num_trials": N, "shard_size": S, "shards":
-    ["trials/shard_00000.npz", ...]}``.
+    the settings, "seed": int, "split": "seen" | "similar" | "novel", "objects": [each
+    shard's first-choice object id, sorted; an unusable object is replaced at run time, the
+    shards' ``object_id`` is the truth], "splits": {split name: [object ids]}, "num_trials": N,
+    "shard_size": S, "shards": ["trials/shard_00000.npz", ...]}``.
 
 ``DS/trials/shard_%05d.npz`` (written atomically, one per ``S`` consecutive trials; the last may
 be shorter), with ``n`` trials each:
