@@ -33,7 +33,7 @@ from grasplab.labels.graspness_jobs import (
 )
 from grasplab.labels.object_labels import ObjectLabels
 from grasplab.labels.scene_label_jobs import collision_label_path, label_scene
-from grasplab.runtime.jobs import read_job_manifest
+from grasplab.runtime.jobs import FingerprintMismatchError, read_job_manifest
 from grasplab.scenes.layout import DatasetWriter
 
 pytest.importorskip("embreex")
@@ -144,24 +144,29 @@ def test_job_labels_every_frame_then_skips_then_redoes_other_settings(
     again = label_dataset_graspness(tmp_path)
     assert [o.status for o in again] == ["skipped", "skipped"]
     assert [p.stat().st_mtime_ns for p in (scene_file, frame_graspness_path(tmp_path, 0, 1))] == stamps
-    # Another voxel size redoes the frames only: the scene file stays.
-    finer = label_dataset_graspness(tmp_path, config=GraspnessConfig(voxel_size=0.003))
-    assert [o.status for o in finer] == ["labelled", "labelled"]
-    assert not any(o.wrote_scene for o in finer) and scene_file.stat().st_mtime_ns == stamps[0]
-    # One frame alone with other thresholds: it reads nothing stale and rewrites its own file.
+    # A rerun with other settings is refused (naming them) unless --overwrite.
+    finer = GraspnessConfig(voxel_size=0.003)
+    with pytest.raises(FingerprintMismatchError, match="voxel_size: 0.005 -> 0.003"):
+        label_dataset_graspness(tmp_path, config=finer)
+    # A frame with another voxel size is redone from the scene file, which stays as it is.
+    assert label_frame_graspness(tmp_path, 0, 0, config=finer).status == "labelled"
+    assert scene_file.stat().st_mtime_ns == stamps[0]
+    # One frame alone with other thresholds computes from the labels and rewrites its own file.
     other = GraspnessConfig(voxel_size=0.0, point_mu_max=0.6)
     single = label_frame_graspness(tmp_path, 0, 1, config=other, write_scene=False)
     assert single.status == "labelled" and not single.wrote_scene
     assert single.num_points > outcomes[1].num_points
-    redo = label_dataset_graspness(tmp_path, config=other)
-    assert [o.status for o in redo] == ["labelled", "skipped"]
+    direct = load_frame_graspness(frame_graspness_path(tmp_path, 0, 1))
+    redo = label_dataset_graspness(tmp_path, config=other, overwrite=True)
+    assert [o.status for o in redo] == ["labelled", "labelled"]
+    assert [o.wrote_scene for o in redo] == [True, False]
     assert graspness_file_matches(scene_file, other, scene=True)
     # Made from the labels directly or from the scene file: the same frame labels.
-    direct = load_frame_graspness(frame_graspness_path(tmp_path, 0, 1))
-    label_frame_graspness(tmp_path, 0, 1, config=other, overwrite=True, write_scene=False)
     from_file = load_frame_graspness(frame_graspness_path(tmp_path, 0, 1))
     for name in ("label_index", "graspness", "instance", "points"):
         np.testing.assert_array_equal(getattr(from_file, name), getattr(direct, name))
+    manifest = read_job_manifest(tmp_path, "graspness-labels")
+    assert manifest is not None and manifest["fingerprint"]["config"] == other.to_dict()
 
 
 def test_missing_inputs_name_the_command_to_run_first(box_labels: ObjectLabels,
@@ -204,6 +209,14 @@ def test_cli_labels_and_resumes(box_labels: ObjectLabels, tmp_path: Path) -> Non
     assert second.exit_code == 0 and "0 labelled, 2 skipped, 0 failed" in second.output
     bad = runner.invoke(app, ["label", "graspness", "--root", str(tmp_path), "--voxel-size", "-1"])
     assert bad.exit_code == 2 and "voxel_size" in bad.output
+    other = ["label", "graspness", "--root", str(tmp_path), "--voxel-size", "0.004"]
+    refused = runner.invoke(app, other)
+    assert refused.exit_code == 2 and "--overwrite" in refused.output
+    assert "voxel_size" in refused.output
+    redone = runner.invoke(app, [*other, "--overwrite"])
+    assert redone.exit_code == 0 and "2 labelled, 0 skipped, 0 failed" in redone.output
+    missing = runner.invoke(app, ["label", "graspness", "--root", str(tmp_path), "--ids", "3"])
+    assert missing.exit_code == 2 and "0003" in missing.output
 
 
 @pytest.mark.slow

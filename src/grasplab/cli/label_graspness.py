@@ -5,8 +5,9 @@ writes ``scenes/scene_%04d/<camera>/graspness/objects.npz`` (per scene, object f
 ``scenes/scene_%04d/<camera>/graspness/%04d.npz`` (per frame, camera frame) from the object
 labels (``grasplab label objects``) and the scene collision labels (``grasplab label scenes``);
 format: ``docs/graspness_labels.md``. Frames whose files exist with the same settings are
-skipped; failed frames make the command exit 1 and are retried by a rerun; missing inputs exit 2
-with the command to run first. The command joins the ``label`` sub-app through
+skipped; failed frames make the command exit 1 and are retried by a rerun; missing inputs, and a
+rerun with other settings without ``--overwrite``, exit 2 (naming the command to run first or
+the settings that differ). The command joins the ``label`` sub-app through
 :func:`register_graspness_command`.
 """
 
@@ -19,6 +20,7 @@ import typer
 from rich.progress import Progress
 
 from grasplab.cli.label_scenes import (
+    _check_scenes,
     _check_workers,
     _columns,
     _fail,
@@ -42,7 +44,7 @@ def graspness(
     clean_depth: bool = typer.Option(False, "--clean-depth",
                                      help="Back-project depth_clean/ instead of the sensor depth."),
     max_width: float = typer.Option(0.1, "--gripper-max-width", help="Largest jaw opening, m."),
-    overwrite: bool = typer.Option(False, help="Recompute frames that already have labels."),
+    overwrite: bool = typer.Option(False, help="Recompute every frame, also with other settings."),
 ) -> None:
     """Graspness labels (point, view, objectness, score/width, stable) of every frame, resumable."""
     from grasplab.labels.graspness import GraspnessConfig
@@ -54,7 +56,9 @@ def graspness(
         config = GraspnessConfig(max_width=max_width, max_distance=max_distance,
                                  voxel_size=voxel_size,
                                  depth_folder="depth_clean" if clean_depth else "depth")
-        frames = dataset_frames(root, _parse_ids(ids), camera)
+        frames = dataset_frames(root, _check_scenes(root, camera, _parse_ids(ids)), camera)
+        if not frames:
+            raise ValueError(f"--root {root}: no {camera} frame to label")
     except (ValueError, FileNotFoundError) as exc:
         raise _fail(str(exc)) from exc
     with Progress(*_columns("frames"), console=console) as bar:

@@ -7,12 +7,14 @@ the mesh's uniform-density centre of mass) and each scene's
 (``GraspnessConfig.depth_folder``), the instance mask, the intrinsics and the annotation's poses.
 Rules: :mod:`grasplab.labels.graspness`; files: :mod:`grasplab.labels.graspness_io`.
 
-The frames are the shards of one :class:`grasplab.runtime.jobs.Job` (``"graspness-labels"``):
-a frame whose file exists with the run's settings is skipped, temporary files of a killed run are
-removed, failures are recorded in ``.grasplab-job-graspness-labels.json`` and retried by the next
-run. The shard of a scene's first frame writes the scene's ``objects.npz``; the other shards read
-its label points when it exists, else compute the same (deterministic) labels themselves, so
-frames run in any order on any engine. A worker keeps the last scene's label points in memory.
+The frames are the shards of one :class:`grasplab.runtime.jobs.Job` (``"graspness-labels"``,
+``"graspness-labels-<camera>"`` for other cameras): a frame whose file exists with the run's
+settings is skipped, temporary files of a killed run are removed, failures are recorded in
+``.grasplab-job-graspness-labels.json`` and retried by the next run, and a rerun with other
+settings is refused unless ``overwrite`` (then every frame is redone). The shard of a scene's
+first frame writes the scene's ``objects.npz``; the other shards read its label points when it
+exists, else compute the same (deterministic) labels themselves, so frames run in any order on any
+engine. A worker keeps the last scene's label points in memory.
 """
 
 from __future__ import annotations
@@ -295,7 +297,8 @@ def label_dataset_graspness(
         camera: camera folder.
         config: settings.
         workers: worker processes (1 = in this process); for Ray, the most frames at once.
-        overwrite: recompute frames whose files already match.
+        overwrite: recompute every frame (and scene file), also with settings other than the
+            last run's (without it such a rerun is refused).
         progress: optional callback, called with each frame's outcome as it finishes.
         engine: ``"local"``, ``"ray"`` or an :class:`grasplab.runtime.engines.Engine` (then
             ``workers`` is ignored); the files are the same with every engine.
@@ -306,6 +309,8 @@ def label_dataset_graspness(
     Raises:
         FileNotFoundError: missing object or collision labels (before any frame runs; the
             message names the command to run first).
+        FingerprintMismatchError: the root was labelled with other settings and ``overwrite``
+            is False (a ValueError naming each setting that differs).
         ValueError: bad settings.
     """
     from grasplab.labels.pixel_label_jobs import dataset_frames
@@ -317,11 +322,14 @@ def label_dataset_graspness(
     check_graspness_inputs(root, {s for s, _ in items}, camera)
     runner = make_engine(engine, workers) if isinstance(engine, str) else engine
     cfg, firsts = config or GraspnessConfig(), _first_frames(items)
-    job = Job("graspness-labels", tuple(items),
+    # one job per camera: each camera's labels are separate files with their own settings
+    name = "graspness-labels" if camera == "realsense" else f"graspness-labels-{camera}"
+    job = Job(name, tuple(items),
               functools.partial(_shard, str(root), camera, cfg, bool(overwrite), firsts),
               out=Path(root),
               done=None if overwrite else functools.partial(_done, str(root), camera, cfg, firsts),
               leftovers=(f"scenes/scene_*/{camera}/graspness/.*.tmp",),
-              fingerprint={"camera": camera, "config": asdict(cfg)})
+              fingerprint={"camera": camera, "config": asdict(cfg)},
+              on_change="record" if overwrite else "refuse")
     report = run_job(job, runner, None if progress is None else lambda r: progress(_outcome(r)))
     return [_outcome(r) for r in report.results]
