@@ -59,3 +59,16 @@ def test_info_reports_invalid_rows_and_missing_files(tmp_path: Path) -> None:
 def test_missing_optional_dependency_names_the_extra() -> None:
     with pytest.raises(MissingExtraError, match=r"grasplab\[sim\]"):
         require("pybullet.this_module_does_not_exist")
+
+
+def test_an_error_naming_a_long_path_is_one_line(tmp_path: Path) -> None:
+    # rich wrapped messages at the terminal width (80 under CliRunner), splitting one error over
+    # several lines; the console prints every message as one line
+    deep = tmp_path.joinpath(*(["a_rather_long_folder_name"] * 12))
+    deep.mkdir(parents=True)
+    empty = deep / "empty.npy"
+    empty.write_bytes(b"")
+    result = CliRunner().invoke(app, ["info", str(empty)])
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and str(empty) in lines[0]

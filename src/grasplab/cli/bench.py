@@ -18,12 +18,11 @@ from typing import Any
 
 import numpy as np
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from grasplab.cli.output import console
 from grasplab.detection.registry import available_detectors
 
-console = Console()
 #: Smallest rendered side (pixels) the bin-picking detectors and labels can work with.
 _MIN_IMAGE_SIDE = 32
 bench_app = typer.Typer(help="Physics benchmarks: bin-picking and label quality.",
@@ -143,7 +142,7 @@ def binpick(
             result = run_binpick(det, config, seed, library=library, object_pool=pool,
                                  detector_name=detector, progress=lambda n: bar.advance(task, n))
     except ValueError as exc:
-        console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(code=2) from exc
     out.mkdir(parents=True, exist_ok=True)
     path = result.save_json(out / f"binpick_{detector}.json")
@@ -182,7 +181,7 @@ def labels(
             result = run_label_quality(library, chosen, config, seed,
                                        progress=lambda n: bar.advance(task, n))
     except ValueError as exc:
-        console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(code=2) from exc
     out.mkdir(parents=True, exist_ok=True)
     path = result.save_json(out / "label_quality.json")

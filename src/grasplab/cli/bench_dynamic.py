@@ -11,10 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-console = Console()
+from grasplab.cli.output import console
+
 _MOTIONS = ("conveyor", "turntable", "random", "crossing")
 
 
@@ -70,7 +70,7 @@ def dynamic(
                 episodes, seed, name=f"{tracker}/{detector}",
                 progress=lambda n: bar.advance(task, n))
     except ValueError as exc:
-        console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(code=2) from exc
     out.mkdir(parents=True, exist_ok=True)
     path = result.save_json(out / f"{stem}.json")

@@ -24,14 +24,12 @@ from typing import Any
 
 import numpy as np
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from grasplab.cli.output import console
 from grasplab.core import CameraIntrinsics, GraspGroup
 from grasplab.detection.workspace import workspace_mask
 from grasplab.evaluation.in_memory import in_memory_frame_scene, in_memory_scene_objects
-
-console = Console()
 
 #: Object pool of the demo scene: 40 seen procedural meshes and the first 10 novel objects.
 DEMO_POOL = tuple(range(0, 40)) + tuple(range(1000, 1010))
@@ -252,7 +250,7 @@ def print_result(result: DemoResult, seconds: float) -> None:
     table.add_row("total time", f"{seconds:.1f} s")
     console.print(table)
     for kind, path in result.paths.items():
-        console.print(f"wrote {kind:8s} {path}", soft_wrap=True)
+        console.print(f"wrote {kind:8s} {path}")
 
 
 def register(app: typer.Typer) -> None:
@@ -271,7 +269,7 @@ def register(app: typer.Typer) -> None:
         try:
             check_output_dir(out, "--out", DEMO_KIND)
         except ValueError as exc:
-            console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+            console.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(code=2) from exc
         start = time.perf_counter()
         with console.status("starting") as status:

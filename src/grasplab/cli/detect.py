@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from grasplab.cli.output import console
 from grasplab.core import GraspGroup
 from grasplab.core.grasp_json import grasps_to_json, write_grasps_json
 from grasplab.core.plausibility import check_depth, check_intrinsics, check_rgb
@@ -38,7 +38,6 @@ from grasplab.scenes.frame_files import (
 
 __all__ = ["InputError", "grasps_to_json", "parse_intrinsics", "read_depth", "read_rgb", "register"]
 
-console = Console()
 
 #: Kept for callers of the former CLI-private readers (they now live in the library).
 InputError = FrameInputError
@@ -115,7 +114,7 @@ def _summary(grasps: GraspGroup, latency: float, method: str, written: list[Path
         table.add_row("best width / depth", f"{best.widths[0] * 100:.1f} / {best.depths[0] * 100:.1f} cm")
     console.print(table)
     for path in written:
-        console.print(f"wrote {path}", soft_wrap=True)
+        console.print(f"wrote {path}")
 
 
 def register(app: typer.Typer) -> None:

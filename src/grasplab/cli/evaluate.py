@@ -9,16 +9,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+
+from grasplab.cli.output import console
 
 eval_app = typer.Typer(
     name="eval",
     help="Evaluate grasp predictions: GraspNet AP protocol and other benchmarks.",
     no_args_is_help=True,
 )
-console = Console()
 
 
 def parse_scene_ids(text: str) -> list[int]:

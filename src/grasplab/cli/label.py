@@ -21,15 +21,13 @@ from typing import Any
 
 import typer
 import yaml
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from grasplab.cli.label_graspness import register_graspness_command
 from grasplab.cli.label_scenes import register_label_commands, run_label_job
 from grasplab.cli.label_sdf import register_sdf_command
-
-console = Console()
+from grasplab.cli.output import console, fail
 
 #: ``meta.json`` kind of a ``grasplab label mesh`` output folder.
 LABEL_MESH_KIND = "label-mesh"
@@ -67,9 +65,6 @@ def _write_run_files(out: Path, config: dict[str, Any], seed: int) -> None:
     (out / "meta.json").write_text(json.dumps(meta, indent=2))
 
 
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    console.print(f"[red]error:[/red] {message}")
-    return typer.Exit(code=code)
 
 
 def _load_user_mesh(path: Path, scale: float, object_id: int) -> tuple[Any, Any]:
@@ -120,7 +115,7 @@ def mesh(
     from grasplab.runtime.checks import check_output_dir
 
     if not path.is_file():
-        raise _fail(f"{path}: no such file")
+        raise fail(f"{path}: no such file")
     try:
         check_output_dir(out, "--out", LABEL_MESH_KIND)
         if object_id < 0:
@@ -131,7 +126,7 @@ def mesh(
         mesh_obj, com = _load_user_mesh(path, scale, object_id)
         check_labelable_mesh(mesh_obj, gripper)
     except ValueError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     resolved = {"mesh": str(path), "object_id": object_id, "scale": scale,
                 "gripper": asdict(gripper), "labels": config.to_dict()}
     _write_run_files(out, resolved, seed)
@@ -192,7 +187,7 @@ def objects(
                                max_points)
         chosen = _chosen_ids(root, ids)
     except ValueError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     columns = (TextColumn("[bold]objects"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn(), TextColumn("{task.description}"))
     with Progress(*columns, console=console) as bar:
@@ -214,7 +209,7 @@ def objects(
     console.print(", ".join(f"{n} {s}" for s, n in counts.items()) + f" → {root / 'grasp_label'}")
     if counts["degenerate"] or counts["failed"]:  # work left undone is never a success
         console.print(f"error: {counts['degenerate'] + counts['failed']} object(s) not labelled "
-                      "(reasons above); a rerun retries failed ones", soft_wrap=True)
+                      "(reasons above); a rerun retries failed ones")
         raise typer.Exit(code=1)
 
 

@@ -23,12 +23,11 @@ from grasplab.cli.label_scenes import (
     _check_scenes,
     _check_workers,
     _columns,
-    _fail,
     _finish,
     _parse_ids,
-    console,
     run_label_job,
 )
+from grasplab.cli.output import console, fail
 
 
 def graspness(
@@ -60,7 +59,7 @@ def graspness(
         if not frames:
             raise ValueError(f"--root {root}: no {camera} frame to label")
     except (ValueError, FileNotFoundError) as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     with Progress(*_columns("frames"), console=console) as bar:
         task = bar.add_task("", total=len(frames))
 
@@ -73,7 +72,7 @@ def graspness(
                                      workers=workers, overwrite=overwrite, progress=advance,
                                      engine=engine)
         except FileNotFoundError as exc:
-            raise _fail(str(exc)) from exc
+            raise fail(str(exc)) from exc
     labelled = [o for o in outcomes if o.status == "labelled"]
     if labelled:
         seconds = sum(o.seconds for o in labelled)

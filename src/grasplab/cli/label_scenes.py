@@ -20,16 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-console = Console()
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    console.print(f"[red]error:[/red] {message}", soft_wrap=True)
-    return typer.Exit(code=code)
+from grasplab.cli.output import console, fail
 
 
 def _parse_ids(ids: str | None) -> list[int] | None:
@@ -38,15 +32,15 @@ def _parse_ids(ids: str | None) -> list[int] | None:
     try:
         chosen = [int(i) for i in ids.split(",") if i.strip()]
     except ValueError as exc:
-        raise _fail(f"--ids: expected comma-separated integers, got {ids!r}") from exc
+        raise fail(f"--ids: expected comma-separated integers, got {ids!r}") from exc
     if not chosen or min(chosen) < 0:
-        raise _fail(f"--ids: expected integers >= 0, got {ids!r}")
+        raise fail(f"--ids: expected integers >= 0, got {ids!r}")
     return chosen
 
 
 def _check_workers(workers: int) -> None:
     if workers < 1:
-        raise _fail(f"--workers: expected a positive integer, got {workers}")
+        raise fail(f"--workers: expected a positive integer, got {workers}")
 
 
 def _check_scenes(root: Path, camera: str, chosen: Sequence[int] | None) -> list[int]:
@@ -57,20 +51,20 @@ def _check_scenes(root: Path, camera: str, chosen: Sequence[int] | None) -> list
     """
     scenes = root / "scenes"
     if not scenes.is_dir():
-        raise _fail(f"--root {root}: no scenes folder; expected a dataset root with scenes/")
+        raise fail(f"--root {root}: no scenes folder; expected a dataset root with scenes/")
     have = sorted(int(p.name[6:]) for p in scenes.glob("scene_[0-9]*") if p.is_dir()
                   and p.name[6:].isdigit())
     with_camera = [s for s in have if (scenes / f"scene_{s:04d}" / camera).is_dir()]
     if not with_camera:
         cams = sorted({p.name for s in have for p in (scenes / f"scene_{s:04d}").iterdir()
                        if p.is_dir()})
-        raise _fail(f"--camera {camera}: no scene under {root} has a {camera}/ folder "
+        raise fail(f"--camera {camera}: no scene under {root} has a {camera}/ folder "
                     f"(cameras there: {', '.join(cams) or 'none'})")
     if chosen is None:
         return with_camera
     missing = sorted(set(chosen) - set(with_camera))
     if missing:
-        raise _fail(f"--ids: scene(s) {', '.join(f'{s:04d}' for s in missing)} have no "
+        raise fail(f"--ids: scene(s) {', '.join(f'{s:04d}' for s in missing)} have no "
                     f"{camera}/ folder under {scenes}")
     return list(chosen)
 
@@ -83,9 +77,9 @@ def run_label_job(job: Callable[..., list[Any]], *args: Any, **kwargs: Any) -> l
     try:
         return job(*args, **kwargs)
     except FingerprintMismatchError as exc:
-        raise _fail(f"{exc}, or add --overwrite to redo every item with the new settings") from exc
+        raise fail(f"{exc}, or add --overwrite to redo every item with the new settings") from exc
     except (JobBusyError, MissingExtraError, ValueError) as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
 
 
 def _columns(what: str) -> tuple[Any, ...]:
@@ -136,7 +130,7 @@ def scenes(
         chosen = _check_scenes(root, camera, _parse_ids(ids))
         GraspNetDataset(root, camera)
     except (ValueError, FileNotFoundError) as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     with Progress(*_columns("scenes"), console=console) as bar:
         task = bar.add_task("", total=len(chosen))
 
@@ -173,7 +167,7 @@ def pixels(
         if not frames:
             raise ValueError(f"--root {root}: no {camera} frame to label")
     except (ValueError, FileNotFoundError) as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     with Progress(*_columns("frames"), console=console) as bar:
         task = bar.add_task("", total=len(frames))
 

@@ -12,10 +12,10 @@ import logging
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from grasplab import __version__
+from grasplab.cli.output import console
 
 app = typer.Typer(
     name="grasplab",
@@ -24,7 +24,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
 
 # Stage modules that add commands, in the order of the pipeline. A module that is not there yet
 # (a later issue) is skipped; an import error inside an existing module is not hidden.

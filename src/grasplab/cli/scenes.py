@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-console = Console()
+from grasplab.cli.output import console
+
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".pdf", ".svg")
 scenes_app = typer.Typer(
     help="Synthesize cluttered RGB-D scenes (GraspNet-1Billion layout).", no_args_is_help=True
@@ -78,10 +78,10 @@ def generate(
             )
     except FingerprintMismatchError as exc:
         console.print(f"[red]error:[/red] {exc} (the same --seed and options resume; a new --out "
-                      "starts another dataset)", soft_wrap=True)
+                      "starts another dataset)")
         raise typer.Exit(code=2) from exc
     except (ValueError, JobBusyError, MissingExtraError) as exc:
-        console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(code=2) from exc
     console.print(
         f"{len(summary.generated)} scenes written, {len(summary.skipped)} already complete (skipped), "
@@ -146,7 +146,7 @@ def show(
         except FileNotFoundError:
             parallel, eta = None, None
     except (OSError, ValueError) as exc:
-        console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(code=2) from exc
     matplotlib = require("matplotlib")
     matplotlib.use("Agg")

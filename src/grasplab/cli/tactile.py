@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 import typer
-from rich.console import Console
 
-console = Console()
+from grasplab.cli.output import console
+
 tactile_app = typer.Typer(help="Simulated GelSight touch sensing.", no_args_is_help=True)
 
 

@@ -12,15 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-console = Console()
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    console.print(f"[red]error:[/red] {message}")
-    return typer.Exit(code=code)
+from grasplab.cli.output import console, fail
 
 
 def generate(
@@ -40,9 +34,9 @@ def generate(
     from grasplab.tactile.trials import TrialSettings
 
     if trials < 1 or shard_size < 1 or workers < 1:
-        raise _fail("--trials, --shard-size and --workers must be positive integers")
+        raise fail("--trials, --shard-size and --workers must be positive integers")
     if image_width < 8:
-        raise _fail(f"--image-width: expected at least 8 px, got {image_width}")
+        raise fail(f"--image-width: expected at least 8 px, got {image_width}")
     settings = TrialSettings(image_size=(image_width, int(round(image_width * 0.75))))
     from grasplab.tactile.generate import generate_dataset
 
@@ -65,7 +59,7 @@ def generate(
                                       settings=settings, workers=workers, engine=engine,
                                       progress=progress)
         except (JobBusyError, MissingExtraError, ValueError) as exc:
-            raise _fail(str(exc)) from exc
+            raise fail(str(exc)) from exc
     per_trial = report.seconds / counts["trials"] if counts["trials"] else 0.0
     console.print(f"{out}: {len(report.done)} shards made, {len(report.skipped)} already there, "
                   f"{len(report.failed)} failed; {counts['trials']} new trials, "

@@ -18,16 +18,10 @@ from dataclasses import replace
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-console = Console()
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    console.print(f"[red]error:[/red] {message}")
-    return typer.Exit(code=code)
+from grasplab.cli.output import console, fail
 
 
 def _device(text: str) -> str:
@@ -66,7 +60,7 @@ def pretrain(
         dev = _device(device)
         ds = load_tactile_dataset(data)
     except (ValueError, FileNotFoundError, MissingExtraError) as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console) as bar:
         tasks: dict[int, TaskID] = {}
@@ -87,7 +81,7 @@ def pretrain(
             console.print(f"[yellow]interrupted[/yellow]; rerun the same command to resume from {out}")
             raise typer.Exit(code=130) from exc
         except (ValueError, FileNotFoundError) as exc:
-            raise _fail(str(exc)) from exc
+            raise fail(str(exc)) from exc
     last = result.history[-1]
     console.print(
         f"{method}: {len(result.history)} epochs, train loss {last.train_loss:.4f}, "
@@ -111,14 +105,14 @@ def probe(
     from grasplab.tactile.dataset import load_tactile_dataset
 
     if split is not None and split not in ("sample", "object"):
-        raise _fail(f"--split must be sample or object, got {split!r}")
+        raise fail(f"--split must be sample or object, got {split!r}")
     try:
         ds = load_tactile_dataset(data)
         result, cfg = probe_weights(
             weights, ds, rng=np.random.default_rng(seed), split=split, device=_device(device)
         )
     except (ValueError, FileNotFoundError, MissingExtraError) as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     sizes = f"{result.num_train} train / {result.num_test} test"
     table = Table(title=f"{cfg.method} on the {cfg.data.split} split ({sizes})")
     for name in result.accuracy:

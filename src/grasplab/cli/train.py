@@ -19,11 +19,10 @@ import sys
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-console = Console()
+from grasplab.cli.output import console
 
 #: ``meta.json`` kind of a ``grasplab train pixel`` run folder.
 TRAIN_PIXEL_KIND = "train-pixel"

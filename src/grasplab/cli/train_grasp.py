@@ -15,13 +15,13 @@ import sys
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from grasplab.cli.output import console
+
 __all__ = ["add_grasp_command", "grasp"]
 
-console = Console()
 
 #: ``meta.json`` kind of a ``grasplab train grasp`` run folder.
 TRAIN_GRASP_KIND = "train-grasp"
