@@ -12,7 +12,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from grasplab.cli.output import console
+from grasplab.cli.output import console, fail
 
 eval_app = typer.Typer(
     name="eval",
@@ -115,22 +115,19 @@ def ap_command(
             result = evaluator.evaluate(
                 dump, ids, progress=lambda n: bar.advance(task, n), workers=workers, engine=engine
             )
+        if all(record.status != "ok" for record in result.records):
+            # nothing was scored: a wrong path must not leave a report that reads as AP 0
+            raise fail(f"no readable dump file under {dump}/scene_XXXX/{camera}/ for scenes "
+                       f"{ids[0]}-{ids[-1]}; check --dump and --camera (no report written)", code=1)
         data = write_report(result, out)
     except (ValueError, FileNotFoundError, MissingExtraError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(code=2) from exc
+        raise fail(str(exc)) from exc
     _print_tables(data)
     problems = data["issues"]
     assert isinstance(problems, list)
     if problems:
         console.print(f"[yellow]{len(problems)} problems[/yellow], e.g. {problems[0]}")
     console.print(f"wrote {out} (+ .npz, .md, _precision.png)")
-    if data["num_missing"] == len(result.records):
-        console.print(
-            f"[red]error: no readable dump file[/red] under {dump}/scene_XXXX/{camera}/; "
-            "check --dump and --camera"
-        )
-        raise typer.Exit(code=1)  # nothing was scored: a wrong path must not look like AP 0
 
 
 def register(app: typer.Typer) -> None:
