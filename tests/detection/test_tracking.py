@@ -8,7 +8,6 @@ import pytest
 from grasplab.core import CameraIntrinsics, GraspGroup, make_transform
 from grasplab.core.rotations import rotation_x, rotation_z
 from grasplab.detection.observation import Observation
-from grasplab.detection.registry import available_trackers, build_tracker, register_tracker
 from grasplab.detection.scene_state import SceneState
 from grasplab.detection.smoothing import (
     KalmanFilter,
@@ -17,6 +16,7 @@ from grasplab.detection.smoothing import (
     SmoothingConfig,
     make_pose_filter,
 )
+from grasplab.detection.tracker_registry import available_trackers, build_tracker, register_tracker
 from grasplab.detection.tracking import (
     GraspTracker,
     NearestTracker,

@@ -32,12 +32,8 @@ def dynamic(
     seed: int = typer.Option(0, "--seed", help="Seed of objects, trajectories and detector."),
 ) -> None:
     """Dynamic grasping (Alg. 1): catch success, time to catch, failure causes."""
-    from grasplab.detection.registry import (
-        available_detectors,
-        available_trackers,
-        build_detector,
-        build_tracker,
-    )
+    from grasplab.detection.registry import available_detectors, build_detector
+    from grasplab.detection.tracker_registry import available_trackers, build_tracker
     from grasplab.execution.dynamic_bench import run_dynamic_bench
     from grasplab.execution.moving import MotionConfig
     from grasplab.runtime.checks import check_output_dir, check_output_file

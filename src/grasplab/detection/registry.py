@@ -34,15 +34,12 @@ __all__ = [
     "PixelOptions",
     "PixelOracleOptions",
     "RandomOptions",
-    "TrackerEntry",
-    "TrackerOptions",
     "available_detectors",
-    "available_trackers",
     "build_detector",
-    "build_tracker",
+    "check_registration",
     "detector_entry",
     "register_detector",
-    "register_tracker",
+    "resolve_options",
 ]
 
 
@@ -85,13 +82,47 @@ def register_detector(name: str, builder: Callable[[Any], Detector], options_typ
     Raises:
         ValueError: a bad name, an options type that is not a dataclass, or a name taken.
     """
-    if not name or any(c.isspace() for c in name):
-        raise ValueError(f"detector name: expected a non-empty word, got {name!r}")
-    if not (isinstance(options_type, type) and dataclasses.is_dataclass(options_type)):
-        raise ValueError(f"detector {name!r}: options_type must be a dataclass, got {options_type!r}")
-    if name in _REGISTRY and not replace:
-        raise ValueError(f"detector {name!r} is already registered")
+    check_registration("detector", name, options_type, taken=name in _REGISTRY and not replace)
     _REGISTRY[name] = DetectorEntry(name, builder, options_type, doc, scene_aware)
+
+
+def check_registration(kind: str, name: str, options_type: type, *, taken: bool) -> None:
+    """Check a registry entry of any kind (detector, tracker): a word, a dataclass, a free name.
+
+    Raises:
+        ValueError: naming the kind and what is wrong.
+    """
+    if not name or any(c.isspace() for c in name):
+        raise ValueError(f"{kind} name: expected a non-empty word, got {name!r}")
+    if not (isinstance(options_type, type) and dataclasses.is_dataclass(options_type)):
+        raise ValueError(f"{kind} {name!r}: options_type must be a dataclass, got {options_type!r}")
+    if taken:
+        raise ValueError(f"{kind} {name!r} is already registered")
+
+
+def resolve_options(kind: str, name: str, options_type: type, options: Any,
+                    overrides: Mapping[str, Any]) -> Any:
+    """An ``options_type`` instance from an instance, a mapping or None, plus overrides.
+
+    Raises:
+        ValueError: options of another type or unknown option names (listing the known ones).
+    """
+    fields = [f.name for f in dataclasses.fields(options_type)]
+    if options is None:
+        values: dict[str, Any] = {}
+    elif isinstance(options, options_type):
+        values = {f: getattr(options, f) for f in fields}
+    elif isinstance(options, Mapping):
+        values = dict(options)
+    else:
+        raise ValueError(f"{kind} {name!r}: options must be {options_type.__name__}, a "
+                         f"mapping or None, got {type(options).__name__}")
+    values.update(overrides)
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise ValueError(f"{kind} {name!r}: unknown option(s) {', '.join(unknown)}; "
+                         f"expected some of {', '.join(fields)}")
+    return options_type(**values)
 
 
 def available_detectors(scene_aware: bool | None = None) -> tuple[str, ...]:
@@ -129,22 +160,7 @@ def build_detector(name: str, options: Any = None, /, **overrides: Any) -> Detec
             message lists the known ones).
     """
     entry = detector_entry(name)
-    fields = [f.name for f in dataclasses.fields(entry.options_type)]
-    if options is None:
-        values: dict[str, Any] = {}
-    elif isinstance(options, entry.options_type):
-        values = {f: getattr(options, f) for f in fields}
-    elif isinstance(options, Mapping):
-        values = dict(options)
-    else:
-        raise ValueError(f"detector {name!r}: options must be {entry.options_type.__name__}, a "
-                         f"mapping or None, got {type(options).__name__}")
-    values.update(overrides)
-    unknown = sorted(set(values) - set(fields))
-    if unknown:
-        raise ValueError(f"detector {name!r}: unknown option(s) {', '.join(unknown)}; "
-                         f"expected some of {', '.join(fields)}")
-    return entry.builder(entry.options_type(**values))
+    return entry.builder(resolve_options("detector", name, entry.options_type, options, overrides))
 
 
 # --------------------------------------------------------------------------- built-in detectors
@@ -310,106 +326,3 @@ register_detector("oracle", _build_oracle, OracleOptions,
 register_detector("pixel-oracle", _build_pixel_oracle, PixelOracleOptions,
                   "pixel labels of the bound simulated scene decoded like network output",
                   scene_aware=True)
-
-
-# --------------------------------------------------------------------------- trackers
-@dataclass(frozen=True)
-class TrackerEntry:
-    """One registered grasp tracker (``grasplab.detection.tracking``).
-
-    Attributes:
-        name: registry name (``--tracker`` value).
-        builder: ``builder(detector, options) -> GraspTracker``.
-        options_type: frozen dataclass of the tracker's options (all fields with defaults).
-        doc: one line saying what the tracker is.
-        scene_aware: it needs ``bind(state)`` of a simulated scene before each update.
-    """
-
-    name: str
-    builder: Callable[[Detector | None, Any], Any]
-    options_type: type
-    doc: str
-    scene_aware: bool = False
-
-
-@dataclass(frozen=True)
-class TrackerOptions:
-    """Options of the built-in trackers ``nearest`` and ``oracle``.
-
-    Attributes:
-        config: a ``TrackerConfig`` (None: the default).
-        length_scale: length scale w of the pose distance (m).
-        gamma: weight of the rotation term of the pose distance.
-    """
-
-    config: Any = None
-    length_scale: float = 0.1
-    gamma: float = 0.1
-
-
-_TRACKERS: dict[str, TrackerEntry] = {}
-
-
-def register_tracker(name: str, builder: Callable[[Detector | None, Any], Any],
-                     options_type: type, doc: str, *, scene_aware: bool = False,
-                     replace: bool = False) -> None:
-    """Register a grasp tracker under ``name`` (same rules as :func:`register_detector`)."""
-    if not name or any(c.isspace() for c in name):
-        raise ValueError(f"tracker name: expected a non-empty word, got {name!r}")
-    if not (isinstance(options_type, type) and dataclasses.is_dataclass(options_type)):
-        raise ValueError(f"tracker {name!r}: options_type must be a dataclass, got {options_type!r}")
-    if name in _TRACKERS and not replace:
-        raise ValueError(f"tracker {name!r} is already registered")
-    _TRACKERS[name] = TrackerEntry(name, builder, options_type, doc, scene_aware)
-
-
-def available_trackers() -> tuple[str, ...]:
-    """Registered tracker names, sorted."""
-    return tuple(sorted(_TRACKERS))
-
-
-def build_tracker(name: str, detector: Detector | None = None, options: Any = None, /,
-                  **overrides: Any) -> Any:
-    """Build the tracker ``name`` around ``detector`` (options as in :func:`build_detector`).
-
-    Raises:
-        ValueError: an unknown name (the message lists the known ones) or unknown options.
-    """
-    if name not in _TRACKERS:
-        raise ValueError(f"unknown tracker {name!r}; expected one of {', '.join(available_trackers())}")
-    entry = _TRACKERS[name]
-    fields = [f.name for f in dataclasses.fields(entry.options_type)]
-    if options is None:
-        values: dict[str, Any] = {}
-    elif isinstance(options, entry.options_type):
-        values = {f: getattr(options, f) for f in fields}
-    elif isinstance(options, Mapping):
-        values = dict(options)
-    else:
-        raise ValueError(f"tracker {name!r}: options must be {entry.options_type.__name__}, a "
-                         f"mapping or None, got {type(options).__name__}")
-    values.update(overrides)
-    unknown = sorted(set(values) - set(fields))
-    if unknown:
-        raise ValueError(f"tracker {name!r}: unknown option(s) {', '.join(unknown)}; "
-                         f"expected some of {', '.join(fields)}")
-    return entry.builder(detector, entry.options_type(**values))
-
-
-def _build_nearest_tracker(detector: Detector | None, options: TrackerOptions) -> Any:
-    from grasplab.detection.tracking import NearestTracker
-
-    return NearestTracker(detector, options.config, options.length_scale, options.gamma)
-
-
-def _build_oracle_tracker(detector: Detector | None, options: TrackerOptions) -> Any:
-    from grasplab.detection.tracking import OracleTracker
-
-    return OracleTracker(detector, options.config, options.length_scale, options.gamma)
-
-
-register_tracker("nearest", _build_nearest_tracker, TrackerOptions,
-                 "nearest-grasp heuristic: association by pose distance (AnyGrasp's baseline)")
-register_tracker("oracle", _build_oracle_tracker, TrackerOptions,
-                 "same-grasp distance in each object's frame from true poses (a ceiling)",
-                 scene_aware=True)
