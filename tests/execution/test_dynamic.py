@@ -10,7 +10,8 @@ from typer.testing import CliRunner
 
 from grasplab.core import make_transform
 from grasplab.core.rotations import rotation_z
-from grasplab.detection.registry import build_detector, build_tracker
+from grasplab.detection.registry import build_detector
+from grasplab.detection.tracker_registry import build_tracker
 from grasplab.execution.attempt_log import read_attempts_csv
 from grasplab.execution.dynamic import (
     DynamicConfig,
