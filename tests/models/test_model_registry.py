@@ -84,3 +84,10 @@ def test_register_a_family() -> None:
         register_model("test-linear", lambda spec: torch.nn.Identity(), _LinearSpec)
     with pytest.raises(ValueError, match="dataclass"):
         register_model("test-bad", _linear, int)
+
+
+def test_every_model_family_is_registered_by_importing_the_package() -> None:
+    # a checkpoint of any family must load without importing the family's module first
+    import grasplab.models as models
+
+    assert {"pixel", "gsnet", "graspnet-baseline", "tactile"} <= set(models.model_families())

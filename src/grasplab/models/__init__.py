@@ -23,6 +23,7 @@ from grasplab.models.registry import (
     spec_from_dict,
     spec_to_dict,
 )
+from grasplab.models.tactile_encoders import TactileNet, TactileNetSpec
 
 __all__ = [
     "PIXEL_BACKBONES",
@@ -37,6 +38,8 @@ __all__ = [
     "PixelGraspNet",
     "PixelNetSpec",
     "ResidualBlock",
+    "TactileNet",
+    "TactileNetSpec",
     "TaskAttentionDecoder",
     "build_gsnet",
     "build_model",
