@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from grasplab.evaluation.reference_grid import FieldStack, field_stack
 from grasplab.objects.sdf import SignedDistanceField
 
 __all__ = [
@@ -44,10 +45,6 @@ __all__ = [
     "sdf_at",
 ]
 
-#: Corner order of the reference's trilinear sum (offsets in x, y, z).
-_CORNERS = np.array(
-    [[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0], [0, 1, 1], [1, 0, 1], [1, 1, 1]]
-)
 #: Offsets of the normal stencil, in cells, in the reference's loop order (z fastest).
 _STENCIL = np.array(
     [[dx, dy, dz] for dx in (-1.5, 0.0, 1.5) for dy in (-1.5, 0.0, 1.5) for dz in (-1.5, 0.0, 1.5)]
@@ -56,6 +53,10 @@ _NORMS = np.linalg.norm(_STENCIL, axis=1, keepdims=True)
 _STENCIL = np.where(_NORMS > 0, 1.5 * _STENCIL / np.where(_NORMS > 0, _NORMS, 1.0), 0.0)
 #: Samples per grid cell along the line of action (Dex-Net ``samples_per_grid``).
 SAMPLES_PER_GRID = 2
+#: Index of the zero offset in the stencil.
+_CENTRE = 13
+#: Samples per line in the first block of the contact search (the block doubles each step).
+FIRST_BLOCK = 16
 
 
 @dataclass(frozen=True)
@@ -73,23 +74,6 @@ class ContactSearch:
     normals: np.ndarray
 
 
-def _to_grid(field: SignedDistanceField, points: np.ndarray) -> np.ndarray:
-    """Model frame → grid coordinates, through float32 as the reference does."""
-    scale = 1.0 / field.resolution
-    result: np.ndarray = points.astype(np.float32).astype(np.float64) * scale + (
-        -(field.origin * scale)
-    )
-    return result
-
-
-def _to_model(field: SignedDistanceField, coords: np.ndarray) -> np.ndarray:
-    """Grid coordinates → model frame, through float32."""
-    result: np.ndarray = coords.astype(np.float32).astype(np.float64) * field.resolution + (
-        field.origin
-    )
-    return result
-
-
 def sdf_at(field: SignedDistanceField, coords: np.ndarray) -> np.ndarray:
     """SDF values at grid coordinates, interpolated as the reference does.
 
@@ -101,33 +85,7 @@ def sdf_at(field: SignedDistanceField, coords: np.ndarray) -> np.ndarray:
         (...) signed distances (m). Inside the grid: trilinear, corners past the upper edge 0.
         Outside: the value at the nearest grid point plus the distance to it.
     """
-    shape = coords.shape[:-1]
-    flat = coords.reshape(-1, 3)
-    dims = np.array(field.dims)
-    outside = (flat < 0).any(axis=1) | (flat >= dims).any(axis=1)
-    clamped = np.clip(flat, 0, dims - 1)
-    lower = np.floor(clamped).astype(np.int64)
-    frac = clamped - lower
-    # per axis: weights of the lower / upper corner, and whether the upper corner exists
-    low_w, up_w = 1.0 - frac, 1.0 - np.abs(1.0 - frac)
-    up_ok = lower < dims - 1
-    values = field.values.reshape(-1)
-    strides = np.array([dims[1] * dims[2], dims[2], 1])
-    base = lower @ strides
-    total = np.zeros(len(flat))
-    for offset in _CORNERS:
-        w = [up_w[:, a] if offset[a] else low_w[:, a] for a in range(3)]
-        index = base + (offset * strides).sum()
-        ok = np.ones(len(flat), dtype=bool)
-        for axis in np.flatnonzero(offset):
-            ok &= up_ok[:, axis]
-        value = np.where(ok, values[np.where(ok, index, 0)], 0.0)
-        total = total + (w[0] * w[1] * w[2]) * value
-    if outside.any():
-        gap = np.linalg.norm(flat[outside] - clamped[outside], axis=1) * field.resolution
-        total[outside] = total[outside] + gap
-    result: np.ndarray = total.reshape(shape)
-    return result
+    return field_stack([field]).values_at(np.zeros((), dtype=np.int64), coords)
 
 
 def grasp_lines_in_model(
@@ -229,57 +187,92 @@ def _last_root_in_range(coef: np.ndarray) -> np.ndarray:
     return out
 
 
-def _first_contacts(
-    field: SignedDistanceField, starts: np.ndarray, directions: np.ndarray, widths: np.ndarray
+def _accept(
+    grid: np.ndarray, values: np.ndarray, count: np.ndarray, line: np.ndarray, index: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Contact search along L lines of action (Dex-Net ``find_contact``).
+    """Dex-Net's contact test at on-surface samples ``(line, index)`` of the sampled lines.
+
+    Args:
+        grid: (L, S, 3) sample grid coordinates; values: (L, S) their SDF values (filled at
+            least from ``index - 2`` to ``index + 2`` of every tested sample, within ``S``).
+        count: (L,) samples per line; line, index: (C,) the tested samples.
+
+    Returns:
+        ``(accept, crossing)``: (C,) bool and (C, 3) the zero crossing (grid coordinates).
+    """
+    last = index == count[line] - 1
+    mid = np.where(index == 0, 1, np.where(last, index - 1, index))
+    triple = np.stack([mid - 1, mid, mid + 1], axis=1)
+    ok, crossing = _quadratic_zero_crossing(grid[line[:, None], triple], values[line[:, None], triple])
+    after = np.minimum(index + 1, values.shape[1] - 1)
+    closer = np.abs(values[line, after]) < np.abs(values[line, index])
+    return ok & (last | ~closer), crossing
+
+
+def _first_contacts(
+    stack: FieldStack, obj: np.ndarray, starts: np.ndarray, directions: np.ndarray,
+    widths: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Contact search along L lines of action (Dex-Net ``find_contact``), object ``obj`` each.
+
+    The samples are those of the reference (``linspace`` from the start to the centre); they are
+    computed in growing blocks, and a line leaves the work arrays once its first accepted contact
+    is known (later samples cannot change it).
 
     Returns:
         ``(found, crossing)``: (L,) bool and (L, 3) contact in grid coordinates.
     """
     count = np.maximum(
-        (SAMPLES_PER_GRID * (widths * (1.0 / field.resolution)) / 2).astype(np.int64), 3
+        (SAMPLES_PER_GRID * (widths * stack.scale[obj]) / 2).astype(np.int64), 3
     )
     num = int(count.max()) if len(count) else 3
-    k = np.arange(num)
     half = widths / 2 - 0.0
     step = half / (count - 1)
-    t = k[None, :] * step[:, None]
-    t = np.where(k[None, :] == (count - 1)[:, None], half[:, None], t)
-    valid = k[None, :] < count[:, None]
-    points = starts[:, None, :] + t[:, :, None] * directions[:, None, :]
-    grid = _to_grid(field, points)
-    values = sdf_at(field, grid)
-    on = valid & (np.abs(values) < field.surface_thresh)
-    line, index = np.nonzero(on)
-    last = index == count[line] - 1
-    first = index == 0
-    mid = np.where(first, 1, np.where(last, index - 1, index))
-    triple = np.stack([mid - 1, mid, mid + 1], axis=1)
-    ok, crossing = _quadratic_zero_crossing(grid[line[:, None], triple], values[line[:, None], triple])
-    after = np.minimum(index + 1, num - 1)
-    closer = np.abs(values[line, after]) < np.abs(values[line, index])
-    accept = ok & (last | ~closer)
+    thresh = stack.surface_thresh[obj]
+    grid = np.empty((len(starts), num, 3))
+    values = np.empty((len(starts), num))
     found = np.zeros(len(starts), dtype=bool)
     result = np.full((len(starts), 3), np.nan)
-    if accept.any():
-        hit_line, where = np.unique(line[accept], return_index=True)
-        found[hit_line] = True
-        result[hit_line] = crossing[accept][where]
+    active, begin, done, size = np.arange(len(starts)), 0, 0, FIRST_BLOCK
+    while len(active) and begin < num:
+        end = min(begin + size, num)
+        upto = min(end + 1, num)  # a sample's test reads the next one
+        k = np.arange(done, upto)
+        t = k[None, :] * step[active, None]
+        t = np.where(k[None, :] == (count[active] - 1)[:, None], half[active, None], t)
+        points = starts[active, None, :] + t[:, :, None] * directions[active, None, :]
+        block = stack.to_grid(obj[active, None], points)
+        grid[active, done:upto] = block
+        values[active, done:upto] = stack.values_at(obj[active, None], block)
+        cols = np.arange(begin, end)
+        on = (cols[None, :] < count[active, None]) & (
+            np.abs(values[active, begin:end]) < thresh[active, None]
+        )
+        row, col = np.nonzero(on)
+        line, index = active[row], col + begin
+        accept, crossing = _accept(grid, values, count, line, index)
+        if accept.any():
+            hit_line, where = np.unique(line[accept], return_index=True)
+            found[hit_line] = True
+            result[hit_line] = crossing[accept][where]
+        active = active[~found[active] & (count[active] > end)]
+        begin, done, size = end, upto, 2 * size
     return found, result
 
 
-def _normals(field: SignedDistanceField, coords: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Stencil plane-fit normals at K grid points (``Sdf3D.surface_normal``).
+def _normals(
+    stack: FieldStack, obj: np.ndarray, coords: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Stencil plane-fit normals at K grid points (``Sdf3D.surface_normal``), object ``obj`` each.
 
     Returns:
         ``(ok, normals)``: (K,) the point is on the surface, (K, 3) unit normals (grid basis).
     """
-    thresh = field.surface_thresh
-    ok = np.abs(sdf_at(field, coords)) < thresh
+    thresh = stack.surface_thresh[obj][:, None]
     stencil = coords[:, None, :] + _STENCIL[None]
-    values = sdf_at(field, stencil)
+    values = stack.values_at(obj[:, None], stencil)
     usable = np.abs(values) < thresh
+    ok = usable[:, _CENTRE]  # the centre offset is 0: the contact's own value
     normals = np.full((len(coords), 3), np.nan)
     sizes = usable.sum(axis=1)
     for size in np.unique(sizes[ok]):
@@ -292,6 +285,34 @@ def _normals(field: SignedDistanceField, coords: np.ndarray) -> tuple[np.ndarray
         normals[members] = u[:, :, 2]
     normals = normals.astype(np.float32).astype(np.float64)
     return ok & np.isfinite(normals).all(axis=1), normals
+
+
+def _close(
+    stack: FieldStack, obj: np.ndarray, centers: np.ndarray, axes: np.ndarray, widths: np.ndarray
+) -> ContactSearch:
+    """:func:`close_fingers` for M grasps on the fields of a stack, object ``obj`` (M,) each."""
+    m = len(centers)
+    half = (widths / 2.0)[:, None]
+    starts = np.concatenate([centers - half * axes, centers + half * axes])
+    directions = np.concatenate([axes, -axes])
+    lines = np.concatenate([obj, obj])
+    found, crossing = _first_contacts(stack, lines, starts, directions,
+                                      np.concatenate([widths, widths]))
+    points = np.full((2 * m, 3), np.nan)
+    normals = np.full((2 * m, 3), np.nan)
+    if found.any():
+        hit = np.flatnonzero(found)
+        world = stack.to_model(lines[hit], crossing[hit])
+        ok, fitted = _normals(stack, lines[hit], stack.to_grid(lines[hit], world))
+        points[hit] = world
+        normals[hit] = fitted
+        found[hit[~ok]] = False
+    both = found[:m] & found[m:]
+    return ContactSearch(
+        both,
+        np.stack([points[:m], points[m:]], axis=1),
+        np.stack([normals[:m], normals[m:]], axis=1),
+    )
 
 
 def close_fingers(
@@ -308,29 +329,11 @@ def close_fingers(
     Returns:
         The contacts of both jaws and whether both were found.
     """
-    m = len(centers)
-    if m == 0:
+    if len(centers) == 0:
         empty = np.zeros((0, 2, 3))
         return ContactSearch(np.zeros(0, dtype=bool), empty, empty.copy())
-    half = (widths / 2.0)[:, None]
-    starts = np.concatenate([centers - half * axes, centers + half * axes])
-    directions = np.concatenate([axes, -axes])
-    found, crossing = _first_contacts(field, starts, directions, np.concatenate([widths, widths]))
-    points = np.full((2 * m, 3), np.nan)
-    normals = np.full((2 * m, 3), np.nan)
-    if found.any():
-        world = _to_model(field, crossing[found])
-        ok, fitted = _normals(field, _to_grid(field, world))
-        points[np.flatnonzero(found)] = world
-        normals[np.flatnonzero(found)] = fitted
-        found[np.flatnonzero(found)[~ok]] = False
-    both = found[:m] & found[m:]
-    return ContactSearch(
-        both,
-        np.stack([points[:m], points[m:]], axis=1),
-        np.stack([normals[:m], normals[m:]], axis=1),
-    )
-
+    return _close(field_stack([field]), np.zeros(len(centers), dtype=np.int64), centers, axes,
+                  widths)
 
 def min_friction(contacts: ContactSearch, mu_grid: np.ndarray) -> np.ndarray:
     """Smallest mu of the grid at which the antipodal test passes, -1 if none or no contacts.
@@ -385,10 +388,11 @@ def reference_scores(
         return scores
     centers, axes = grasp_lines_in_model(grasps, np.asarray(T_cam_obj)[owner])
     widths = grasps[:, 1]
-    for k in np.unique(owner):
-        members = np.flatnonzero((owner == k) & (widths > 0))
-        if len(members) == 0:
-            continue
-        contacts = close_fingers(fields[int(k)], centers[members], axes[members], widths[members])
-        scores[members] = min_friction(contacts, mu_grid)
+    members = np.flatnonzero(widths > 0)
+    if len(members) == 0:
+        return scores
+    stack = field_stack(list(fields))
+    obj = np.asarray(owner, dtype=np.int64)[members]
+    contacts = _close(stack, obj, centers[members], axes[members], widths[members])
+    scores[members] = min_friction(contacts, mu_grid)
     return scores
