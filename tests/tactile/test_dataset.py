@@ -266,3 +266,13 @@ def test_cli_generate_writes_a_readable_dataset(tmp_path: Path) -> None:
     assert len(ds) == 3 and ds.image_shape == (12, 16)
     again = CliRunner().invoke(app, args)
     assert again.exit_code == 0 and "2 already there" in " ".join(again.output.split())
+
+
+def test_a_shard_with_an_unusable_object_tries_other_objects() -> None:
+    from grasplab.tactile.generate import _object_positions
+
+    for shard, num_shards, num_objects in ((6, 32, 32), (3, 150, 699), (40, 32, 32), (1, 2, 2)):
+        positions = _object_positions(shard, num_shards, num_objects)
+        assert positions[0] == shard % num_objects
+        assert len(set(positions)) == len(positions) == min(8, num_objects)
+    assert _object_positions(3, 150, 699)[:3] == [3, 153, 303]  # objects no shard takes first

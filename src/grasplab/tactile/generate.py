@@ -3,11 +3,12 @@
 ``N`` trials are cut into shards of ``shard_size`` consecutive trials; shard ``k`` is one object
 (``trials_per_object = shard_size``), so a dataset of 9,600 trials in shards of 64 has 150
 objects (Calandra's has 106). The objects are the split's ids in an order shuffled by the
-seed; an object that cannot be loaded or labelled is replaced by the next one in that order
-(shard ``k`` tries positions ``k, k + S, k + 2S, ...`` with ``S`` shards). Trial ``t`` draws
-everything from its own seed ``SeedSequence([seed, 0, t])``, shard ``k``'s object pose and
-label points from ``SeedSequence([seed, 1, k])``, so a shard's bytes depend only on the
-settings, the seed and ``k``: the same for any engine and worker count.
+seed; an object that cannot be loaded, is too flat or cannot be labelled is replaced (shard
+``k`` tries positions ``k, k + S, k + 2S, ...`` with ``S`` shards, which no shard takes first,
+then ``k + 1, k + 2, ...``). Trial ``t`` draws everything from its own seed
+``SeedSequence([seed, 0, t])``, shard ``k``'s object pose and label points from
+``SeedSequence([seed, 1, k])``, so a shard's bytes depend only on the settings, the seed and
+``k``: the same for any engine and worker count.
 
 Shards are the job's shards (:func:`grasplab.runtime.jobs.run_job`): resumable (a complete
 shard file is skipped), failures recorded in ``DS/.grasplab-job-tactile-trials.json`` and
@@ -74,8 +75,7 @@ def generate_shard(root: str | Path, split: str, num_trials: int, shard_size: in
     order = _object_order(split, seed)
     num_shards = -(-num_trials // shard_size)
     errors = []
-    for attempt in range(_MAX_OBJECT_TRIES):
-        position = (shard + attempt * num_shards) % len(order)
+    for position in _object_positions(shard, num_shards, len(order)):
         object_id = order[position]
         try:
             arrays = _object_shard(object_id, trials, seed, shard, settings)
@@ -87,6 +87,25 @@ def generate_shard(root: str | Path, split: str, num_trials: int, shard_size: in
         return {"shard": shard, "object_id": object_id, "num_trials": len(trials),
                 "num_success": int(arrays["success"].sum())}
     raise ValueError(f"shard {shard}: no usable object ({'; '.join(errors)})")
+
+
+def _object_positions(shard: int, num_shards: int, num_objects: int) -> list[int]:
+    """Positions in the object order that shard ``shard`` tries, first choice first.
+
+    Its own position, then positions no shard takes first (``shard + j * num_shards``), then
+    its neighbours ``shard + 1, shard + 2, ...`` (objects other shards use too); at most
+    ``_MAX_OBJECT_TRIES`` distinct ones.
+
+    >>> _object_positions(6, 32, 32)[:4]
+    [6, 7, 8, 9]
+    >>> _object_positions(6, 10, 32)[:4]
+    [6, 16, 26, 7]
+    """
+    fresh = list(range(shard % num_objects, num_objects, num_shards)) if shard < num_objects \
+        else [shard % num_objects]
+    positions = list(dict.fromkeys(fresh + [(shard + k) % num_objects
+                                            for k in range(1, num_objects)]))
+    return positions[:_MAX_OBJECT_TRIES]
 
 
 def _object_shard(object_id: int, trials: list[int], seed: int, shard: int,
