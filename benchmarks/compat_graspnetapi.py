@@ -19,8 +19,9 @@ Commands (from the repository root; the dataset is made by the commands in the d
     .venv/bin/python benchmarks/compat_graspnetapi.py finish --work /tmp/compat_work
 
 AP section (``benchmarks/compat_ap.py``; stages ``ap-prepare [--clutter DS ...]``,
-``ap-reference``, ``ap-finish``): graspnetAPI's ``GraspNetEval.eval_scene`` against
-``grasplab eval ap`` on primitive table-tops and grasplab clutter, both cameras.
+``ap-ours`` (grasplab's side again on the same dumps), ``ap-reference``, ``ap-finish``):
+graspnetAPI's ``GraspNetEval.eval_scene`` against ``grasplab eval ap`` on primitive
+table-tops and grasplab clutter, both cameras.
 
 Checks: (1) GraspGroup ``.npy`` round trip, (2) pose NMS, (3) approach views and view rotations,
 (4) collision / empty flags, (5) dataset loading (point clouds, model points, XML poses,
@@ -746,21 +747,25 @@ def main(argv: list[str] | None = None) -> None:
     """Command line: ``prepare | reference | finish`` (see the module docstring)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("stage", choices=("prepare", "reference", "finish", "ap-prepare",
-                                          "ap-reference", "ap-finish"))
+                                          "ap-ours", "ap-reference", "ap-finish"))
     parser.add_argument("--work", type=Path, default=Path("/tmp/compat_work"))
     parser.add_argument("--data", type=Path, default=None,
                         help="grasplab dataset root for check 5 (prepare only)")
     parser.add_argument("--out", type=Path, default=None, help="results JSON (finish stages)")
     parser.add_argument("--clutter", type=Path, nargs="*", default=[],
                         help="grasplab datasets (scenes generate) for the AP section (ap-prepare)")
+    parser.add_argument("--cases", nargs="*", default=[],
+                        help="ap-reference: only these cases (names in ap_prepare.json)")
     args = parser.parse_args(argv)
     if args.stage.startswith("ap-"):
         import compat_ap  # the AP section, beside this script
 
         if args.stage == "ap-prepare":
             compat_ap.ap_prepare(args.work, args.clutter)
+        elif args.stage == "ap-ours":
+            compat_ap.ap_ours(args.work)
         elif args.stage == "ap-reference":
-            compat_ap.ap_reference(args.work)
+            compat_ap.ap_reference(args.work, args.cases or None)
         else:
             print(json.dumps(compat_ap.ap_finish(args.work, args.out or compat_ap.AP_RESULTS),
                              indent=2))

@@ -111,6 +111,10 @@ def test_one_call_for_all_objects_scores_as_per_object(sphere, capsule):
         alone = reference_scores(grasps[mine], np.zeros(mine.sum(), dtype=np.int64),
                                  poses[k : k + 1], [field], MU)
         assert np.array_equal(together[mine], alone)
+        # and as close_fingers + min_friction, which fit the normals of every contact found
+        centers, axes = reference_fc.grasp_lines_in_model(grasps[mine], poses[[k] * mine.sum()])
+        contacts = close_fingers(field, centers, axes, grasps[mine, 1])
+        assert np.array_equal(together[mine], min_friction(contacts, MU))
     assert (together > 0).sum() >= 10
     centers, axes, widths = _random_lines(sphere, 5, 4)
     assert min_friction(close_fingers(sphere, centers[:0], axes[:0], widths[:0]), MU).size == 0

@@ -201,12 +201,18 @@ def _accept(
         ``(accept, crossing)``: (C,) bool and (C, 3) the zero crossing (grid coordinates).
     """
     last = index == count[line] - 1
-    mid = np.where(index == 0, 1, np.where(last, index - 1, index))
-    triple = np.stack([mid - 1, mid, mid + 1], axis=1)
-    ok, crossing = _quadratic_zero_crossing(grid[line[:, None], triple], values[line[:, None], triple])
     after = np.minimum(index + 1, values.shape[1] - 1)
     closer = np.abs(values[line, after]) < np.abs(values[line, index])
-    return ok & (last | ~closer), crossing
+    test = np.flatnonzero(last | ~closer)  # the others fail whatever the fit gives
+    line, index, last = line[test], index[test], last[test]
+    mid = np.where(index == 0, 1, np.where(last, index - 1, index))
+    triple = np.stack([mid - 1, mid, mid + 1], axis=1)
+    ok, fitted = _quadratic_zero_crossing(grid[line[:, None], triple], values[line[:, None], triple])
+    accept = np.zeros(len(closer), dtype=bool)
+    accept[test] = ok
+    crossing = np.full((len(closer), 3), np.nan)
+    crossing[test] = fitted
+    return accept, crossing
 
 
 def _first_contacts(
@@ -275,10 +281,10 @@ def _normals(
     ok = usable[:, _CENTRE]  # the centre offset is 0: the contact's own value
     normals = np.full((len(coords), 3), np.nan)
     sizes = usable.sum(axis=1)
+    order = np.argsort(np.where(usable, values, np.inf), axis=1, kind="stable")
     for size in np.unique(sizes[ok]):
         members = np.flatnonzero(ok & (sizes == size))
-        order = np.argsort(np.where(usable[members], values[members], np.inf), axis=1, kind="stable")
-        chosen = order[:, :size]
+        chosen = order[members, :size]
         pts = np.take_along_axis(stencil[members], chosen[:, :, None], axis=1)
         centred = pts - pts.mean(axis=1, keepdims=True)
         u, _, _ = np.linalg.svd(centred.transpose(0, 2, 1))
@@ -288,9 +294,14 @@ def _normals(
 
 
 def _close(
-    stack: FieldStack, obj: np.ndarray, centers: np.ndarray, axes: np.ndarray, widths: np.ndarray
+    stack: FieldStack, obj: np.ndarray, centers: np.ndarray, axes: np.ndarray, widths: np.ndarray,
+    pairs_only: bool = False,
 ) -> ContactSearch:
-    """:func:`close_fingers` for M grasps on the fields of a stack, object ``obj`` (M,) each."""
+    """:func:`close_fingers` for M grasps on the fields of a stack, object ``obj`` (M,) each.
+
+    With ``pairs_only``, a contact whose other jaw found none is left without point and normal
+    (the grasp fails either way; ``found`` is the same).
+    """
     m = len(centers)
     half = (widths / 2.0)[:, None]
     starts = np.concatenate([centers - half * axes, centers + half * axes])
@@ -301,7 +312,7 @@ def _close(
     points = np.full((2 * m, 3), np.nan)
     normals = np.full((2 * m, 3), np.nan)
     if found.any():
-        hit = np.flatnonzero(found)
+        hit = np.flatnonzero(found & np.roll(found, m) if pairs_only else found)
         world = stack.to_model(lines[hit], crossing[hit])
         ok, fitted = _normals(stack, lines[hit], stack.to_grid(lines[hit], world))
         points[hit] = world
@@ -393,6 +404,6 @@ def reference_scores(
         return scores
     stack = field_stack(list(fields))
     obj = np.asarray(owner, dtype=np.int64)[members]
-    contacts = _close(stack, obj, centers[members], axes[members], widths[members])
+    contacts = _close(stack, obj, centers[members], axes[members], widths[members], True)
     scores[members] = min_friction(contacts, mu_grid)
     return scores

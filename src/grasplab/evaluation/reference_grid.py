@@ -51,6 +51,8 @@ class FieldStack:
         scale: (K,) ``1 / resolution`` (1/m).
         shift: (K, 3) ``-(origin * scale)`` (cells).
         surface_thresh: (K,) ``res sqrt(2) / 2`` (m).
+        corner_offset: (K, 8) index offset of each trilinear corner (:data:`CORNERS`) from the
+            lower corner.
     """
 
     values: np.ndarray
@@ -62,6 +64,7 @@ class FieldStack:
     scale: np.ndarray
     shift: np.ndarray
     surface_thresh: np.ndarray
+    corner_offset: np.ndarray
 
     @classmethod
     def pack(cls, fields: Sequence[SignedDistanceField]) -> FieldStack:
@@ -81,7 +84,8 @@ class FieldStack:
         origin = np.stack([f.origin for f in fields]).astype(np.float64)
         scale = 1.0 / resolution
         return cls(values, offset, dims, strides, resolution, origin, scale,
-                   -(origin * scale[:, None]), resolution * np.sqrt(2.0) / 2.0)
+                   -(origin * scale[:, None]), resolution * np.sqrt(2.0) / 2.0,
+                   strides @ CORNERS.T)
 
     def to_grid(self, obj: np.ndarray, points: np.ndarray) -> np.ndarray:
         """Model frame → grid coordinates, through float32 as the reference does.
@@ -116,29 +120,28 @@ class FieldStack:
             (...) signed distances (m). Inside a grid: trilinear, corners past the upper edge 0.
             Outside: the value at the nearest grid point plus the distance to it.
         """
-        shape = coords.shape[:-1]
-        flat = coords.reshape(-1, 3)
-        which = np.broadcast_to(obj, shape).reshape(-1)
-        dims = self.dims[which]
-        outside = (flat < 0).any(axis=1) | (flat >= dims).any(axis=1)
-        clamped = np.clip(flat, 0, dims - 1)
+        obj = np.asarray(obj)
+        dims = self.dims[obj]  # per object index, broadcast against the points
+        outside = (coords < 0).any(axis=-1) | (coords >= dims).any(axis=-1)
+        clamped = np.clip(coords, 0, dims - 1)
         lower = np.floor(clamped).astype(np.int64)
         frac = clamped - lower
         low_w, up_w = 1.0 - frac, 1.0 - np.abs(1.0 - frac)
-        strides = self.strides[which]
-        base = self.offset[which] + (lower * strides).sum(axis=1)
-        step = [strides[:, a] for a in range(3)]
-        total = np.zeros(len(flat))
-        for corner in CORNERS:
-            w = [up_w[:, a] if corner[a] else low_w[:, a] for a in range(3)]
-            index = base
-            for a in np.flatnonzero(corner):
-                index = index + step[a]
-            total = total + (w[0] * w[1] * w[2]) * self.values[index]
+        base = self.offset[obj] + (lower * self.strides[obj]).sum(axis=-1)
+        w0, w1, w2 = ((low_w[..., a], up_w[..., a]) for a in range(3))
+        corner_offset = self.corner_offset[obj]
+        pairs: dict[tuple[int, int], np.ndarray] = {}  # w0 * w1, shared by two corners
+        total = np.zeros(base.shape)
+        for c, (i, j, k) in enumerate(CORNERS.tolist()):
+            if (i, j) not in pairs:
+                pairs[i, j] = w0[i] * w1[j]
+            value = np.take(self.values, base + corner_offset[..., c])
+            total = total + (pairs[i, j] * w2[k]) * value
         if outside.any():
-            gap = np.linalg.norm(flat[outside] - clamped[outside], axis=1)
-            total[outside] = total[outside] + gap * self.resolution[which[outside]]
-        result: np.ndarray = total.reshape(shape)
+            gap = np.linalg.norm(coords[outside] - clamped[outside], axis=1)
+            res = np.broadcast_to(self.resolution[obj], outside.shape)[outside]
+            total[outside] = total[outside] + gap * res
+        result: np.ndarray = total
         return result
 
 
