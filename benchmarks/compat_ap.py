@@ -31,6 +31,8 @@ FRAMES_PER_SCENE = 3
 GRASPS_PER_FRAME = 120
 CAMERA = "realsense"
 MU = (0.2, 0.4, 0.6, 0.8, 1.0, 1.2)
+#: Evaluations with the models loaded whose best time gives grasplab's per-grasp cost.
+WARM_RUNS = 3
 AP_RESULTS = Path(__file__).resolve().parent / "results" / "compat_graspnetapi_ap.json"
 
 
@@ -204,8 +206,9 @@ def ap_prepare(work: Path, clutter: list[Path] | None = None, seed: int = 0) -> 
 def _evaluate_case(work: Path, case: dict[str, Any]) -> None:
     """grasplab's evaluation of one case's dump with both backends: scores saved, times in case.
 
-    Each backend runs twice in a fresh ``APEvaluator``: the first run (models and SDFs loaded
-    on first use) is the whole-evaluation time, the second (models loaded) the per-grasp cost.
+    Each backend runs in a fresh ``APEvaluator``: the first run (models and SDFs loaded on
+    first use) is the whole-evaluation time; the best of :data:`WARM_RUNS` further runs (models
+    loaded) is the per-grasp cost (a 0.2-1 s run on a shared machine varies by tens of percent).
     """
     from grasplab.evaluation.ap import APEvaluator
     from grasplab.evaluation.frame import APConfig
@@ -215,9 +218,12 @@ def _evaluate_case(work: Path, case: dict[str, Any]) -> None:
         evaluator = APEvaluator(case["root"], case["camera"], APConfig(fc_backend=backend))
         result = evaluator.evaluate(case["dump"], case["scenes"])
         case[f"time_{backend}_s"] = time.perf_counter() - start
-        start = time.perf_counter()
-        evaluator.evaluate(case["dump"], case["scenes"])  # models loaded: the per-grasp cost
-        case[f"time_{backend}_warm_s"] = time.perf_counter() - start
+        warm = []
+        for _ in range(WARM_RUNS):  # models loaded: the per-grasp cost, best of a few runs
+            start = time.perf_counter()
+            evaluator.evaluate(case["dump"], case["scenes"])
+            warm.append(time.perf_counter() - start)
+        case[f"time_{backend}_warm_s"] = min(warm)
         arrays = {}
         for r in result.records:
             key = f"{r.scene_id:04d}_{r.frame_id:04d}"

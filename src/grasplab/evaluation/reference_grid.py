@@ -127,7 +127,9 @@ class FieldStack:
         lower = np.floor(clamped).astype(np.int64)
         frac = clamped - lower
         low_w, up_w = 1.0 - frac, 1.0 - np.abs(1.0 - frac)
-        base = self.offset[obj] + (lower * self.strides[obj]).sum(axis=-1)
+        strides = self.strides[obj]
+        base = (self.offset[obj] + lower[..., 0] * strides[..., 0]
+                + lower[..., 1] * strides[..., 1] + lower[..., 2])  # z stride 1
         w0, w1, w2 = ((low_w[..., a], up_w[..., a]) for a in range(3))
         corner_offset = self.corner_offset[obj]
         pairs: dict[tuple[int, int], np.ndarray] = {}  # w0 * w1, shared by two corners
