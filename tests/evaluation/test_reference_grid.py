@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import trimesh
 
-from grasplab.evaluation import reference_fc
+from grasplab.evaluation import reference_fc, reference_grid
 from grasplab.evaluation.reference_fc import close_fingers, min_friction, reference_scores, sdf_at
 from grasplab.evaluation.reference_grid import FieldStack, field_stack
 from grasplab.objects.sdf import SignedDistanceField, compute_sdf
@@ -64,6 +64,26 @@ def test_field_stack_is_reused_for_the_same_fields(sphere, capsule):
     assert field_stack([sphere, capsule]) is first
     other = field_stack([capsule, sphere])
     assert other is not first and other.dims[0].tolist() == list(capsule.dims)
+
+
+def test_shared_store_gives_the_packed_values_and_starts_afresh_when_full(monkeypatch):
+    fields = [_linear_field((4 + n, 5, 3 + n % 2), 0.001 * n, 0.001) for n in range(6)]
+    monkeypatch.setattr(reference_grid, "_ARENA", reference_grid._Arena())
+    monkeypatch.setattr(reference_grid, "_STACKS", type(reference_grid._STACKS)())
+    monkeypatch.setattr(reference_grid, "ARENA_MAX_VALUES", 600)  # about 3 of these grids
+    coords = np.random.default_rng(1).uniform(-1.0, 7.0, (2, 40, 3))
+    obj = np.array([[0], [1]])
+    stacks = []
+    for pair in ((0, 1), (2, 3), (1, 2), (4, 5), (0, 5)):
+        chosen = [fields[i] for i in pair]
+        stack = field_stack(chosen)
+        stacks.append((stack, chosen))
+        assert np.array_equal(stack.values_at(obj, coords), FieldStack.pack(chosen).values_at(obj, coords))
+    assert reference_grid._ARENA.used <= 600
+    first, chosen = stacks[0]  # made before the store started afresh: still its own values
+    assert np.array_equal(first.values_at(obj, coords), FieldStack.pack(chosen).values_at(obj, coords))
+    with pytest.raises(ValueError, match="at least one"):
+        field_stack([])
 
 
 def _random_lines(field: SignedDistanceField, m: int, seed: int):

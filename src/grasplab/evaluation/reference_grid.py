@@ -30,6 +30,8 @@ __all__ = ["FieldStack", "field_stack"]
 CORNERS = np.array(
     [[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0], [0, 1, 1], [1, 0, 1], [1, 1, 1]]
 )
+#: Grid values (float64) the shared store of padded grids holds before it starts afresh (512 MB).
+ARENA_MAX_VALUES = 64 * 1024 * 1024
 #: Packed stacks kept for reuse (a frame's objects are usually those of the previous frame).
 STACK_CACHE_SIZE = 4
 _STACKS: OrderedDict[tuple[int, ...], tuple[tuple[SignedDistanceField, ...], FieldStack]] = (
@@ -68,23 +70,29 @@ class FieldStack:
 
     @classmethod
     def pack(cls, fields: Sequence[SignedDistanceField]) -> FieldStack:
-        """Pack K fields (K >= 1); the fields are not modified."""
+        """Pack K fields (K >= 1) into a new array; the fields are not modified."""
         if len(fields) == 0:
             raise ValueError("FieldStack.pack needs at least one field")
+        sizes = [_padded_size(f) for f in fields]
+        offset = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+        values = np.zeros(int(sum(sizes)))
+        for f, start in zip(fields, offset, strict=True):
+            _write_padded(values, int(start), f)
+        return cls.over(fields, values, offset)
+
+    @classmethod
+    def over(
+        cls, fields: Sequence[SignedDistanceField], values: np.ndarray, offset: np.ndarray
+    ) -> FieldStack:
+        """The stack of K fields whose padded grids already lie in ``values`` at ``offset``."""
         dims = np.array([f.dims for f in fields], dtype=np.int64)
         padded = dims + 1
-        sizes = padded.prod(axis=1)
-        offset = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
-        values = np.zeros(int(sizes.sum()))
-        for f, start, shape in zip(fields, offset, padded, strict=True):
-            block = values[start : start + int(np.prod(shape))].reshape(tuple(shape))
-            block[:-1, :-1, :-1] = f.values
         strides = np.stack([padded[:, 1] * padded[:, 2], padded[:, 2], np.ones_like(padded[:, 0])], 1)
         resolution = np.array([f.resolution for f in fields], dtype=np.float64)
         origin = np.stack([f.origin for f in fields]).astype(np.float64)
         scale = 1.0 / resolution
-        return cls(values, offset, dims, strides, resolution, origin, scale,
-                   -(origin * scale[:, None]), resolution * np.sqrt(2.0) / 2.0,
+        return cls(values, np.asarray(offset, dtype=np.int64), dims, strides, resolution, origin,
+                   scale, -(origin * scale[:, None]), resolution * np.sqrt(2.0) / 2.0,
                    strides @ CORNERS.T)
 
     def to_grid(self, obj: np.ndarray, points: np.ndarray) -> np.ndarray:
@@ -147,18 +155,73 @@ class FieldStack:
         return result
 
 
-def field_stack(fields: Sequence[SignedDistanceField]) -> FieldStack:
-    """The packed stack of ``fields``, reused while the same field objects come again.
+def _padded_size(field: SignedDistanceField) -> int:
+    return int(np.prod(np.array(field.dims) + 1))
 
-    The cache holds the last :data:`STACK_CACHE_SIZE` stacks together with their fields (so the
-    identities it is keyed on stay valid).
+
+def _write_padded(values: np.ndarray, start: int, field: SignedDistanceField) -> None:
+    """Copy ``field``'s grid into zeros at ``values[start:]``, one zero layer per upper side."""
+    shape = tuple(int(n) + 1 for n in field.dims)
+    block = values[start : start + int(np.prod(shape))].reshape(shape)
+    block[:-1, :-1, :-1] = field.values
+
+
+class _Arena:
+    """The padded grids of the fields seen so far, one after another in one zero-filled array.
+
+    A frame's stack then only points into it: no grid is copied again for the next scene. It
+    keeps its fields alive (their identities are its keys) and starts afresh, in a new array,
+    when it would exceed :data:`ARENA_MAX_VALUES`; stacks made before keep their own array.
     """
+
+    def __init__(self) -> None:
+        self.values = np.zeros(0)
+        self.used = 0
+        self.starts: dict[int, tuple[SignedDistanceField, int]] = {}
+
+    def reset(self) -> None:
+        """Forget every grid; the next ones go into a new array."""
+        self.values, self.used, self.starts = np.zeros(0), 0, {}
+
+    def place(self, fields: Sequence[SignedDistanceField]) -> tuple[np.ndarray, np.ndarray]:
+        """``(values, offset (K,))`` of the fields' padded grids, adding the missing ones."""
+        missing = {id(f): f for f in fields if id(f) not in self.starts}
+        need = sum(_padded_size(f) for f in missing.values())
+        if missing and self.used + need > ARENA_MAX_VALUES:
+            self.reset()
+            missing = {id(f): f for f in fields}
+            need = sum(_padded_size(f) for f in missing.values())
+        if self.used + need > len(self.values):
+            grown = np.zeros(max(2 * len(self.values), self.used + need))
+            grown[: self.used] = self.values[: self.used]
+            self.values = grown
+            _STACKS.clear()  # they hold the old array
+        for key, f in missing.items():
+            _write_padded(self.values, self.used, f)
+            self.starts[key] = (f, self.used)
+            self.used += _padded_size(f)
+        offset = np.array([self.starts[id(f)][1] for f in fields], dtype=np.int64)
+        return self.values, offset
+
+
+_ARENA = _Arena()
+
+
+def field_stack(fields: Sequence[SignedDistanceField]) -> FieldStack:
+    """The stack of ``fields`` over the shared store of padded grids (each grid copied once).
+
+    The last :data:`STACK_CACHE_SIZE` stacks are kept together with their fields (so the
+    identities they are keyed on stay valid).
+    """
+    if len(fields) == 0:
+        raise ValueError("field_stack needs at least one field")
     key = tuple(id(f) for f in fields)
     hit = _STACKS.get(key)
     if hit is not None:
         _STACKS.move_to_end(key)
         return hit[1]
-    stack = FieldStack.pack(fields)
+    values, offset = _ARENA.place(fields)
+    stack = FieldStack.over(fields, values, offset)
     _STACKS[key] = (tuple(fields), stack)
     while len(_STACKS) > STACK_CACHE_SIZE:
         _STACKS.popitem(last=False)
