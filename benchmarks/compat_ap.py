@@ -32,7 +32,7 @@ GRASPS_PER_FRAME = 120
 CAMERA = "realsense"
 MU = (0.2, 0.4, 0.6, 0.8, 1.0, 1.2)
 #: Evaluations with the models loaded whose median time gives grasplab's per-grasp cost.
-WARM_RUNS = 3
+WARM_RUNS = 5
 AP_RESULTS = Path(__file__).resolve().parent / "results" / "compat_graspnetapi_ap.json"
 
 
