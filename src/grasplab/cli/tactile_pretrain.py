@@ -18,21 +18,10 @@ from dataclasses import replace
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from grasplab.cli.output import console, fail
-
-
-def _device(text: str) -> str:
-    import torch
-
-    from grasplab.runtime.checks import parse_device
-
-    device = parse_device(text)
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"--device {device}: no CUDA device is available to torch here")
-    return device
+from grasplab.cli.training_run import run_with_progress, torch_device
 
 
 def pretrain(
@@ -52,36 +41,17 @@ def pretrain(
     from grasplab.evaluation.tactile_study import pretrain_tactile
     from grasplab.tactile.dataset import load_tactile_dataset
     from grasplab.training.tactile_config import load_tactile_config
-    from grasplab.training.trainer import TrainProgress
 
     try:
         cfg = load_tactile_config(config, overrides)
         cfg = replace(cfg, method=method, data=replace(cfg.data, root=str(data)))
-        dev = _device(device)
+        dev = torch_device(device)
         ds = load_tactile_dataset(data)
     except (ValueError, FileNotFoundError, MissingExtraError) as exc:
         raise fail(str(exc)) from exc
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console) as bar:
-        tasks: dict[int, TaskID] = {}
-
-        def show(event: TrainProgress) -> None:
-            if event.phase == "train":
-                if event.epoch not in tasks:
-                    tasks[event.epoch] = bar.add_task("", total=event.steps_per_epoch)
-                text = f"{method} epoch {event.epoch + 1}/{event.epochs} loss {event.loss:.4f}"
-                bar.update(tasks[event.epoch], completed=event.step, description=text)
-            else:
-                extra = "".join(f" {k} {v:.4f}" for k, v in event.terms.items() if k != "loss")
-                console.print(f"epoch {event.epoch + 1}/{event.epochs}: val loss {event.loss:.4f}{extra}")
-
-        try:
-            result = pretrain_tactile(cfg, ds, out, dev, progress=show, argv=sys.argv)
-        except KeyboardInterrupt as exc:
-            console.print(f"[yellow]interrupted[/yellow]; rerun the same command to resume from {out}")
-            raise typer.Exit(code=130) from exc
-        except (ValueError, FileNotFoundError) as exc:
-            raise fail(str(exc)) from exc
+    result = run_with_progress(
+        lambda show: pretrain_tactile(cfg, ds, out, dev, progress=show, argv=sys.argv), out, f"{method} "
+    )
     last = result.history[-1]
     console.print(
         f"{method}: {len(result.history)} epochs, train loss {last.train_loss:.4f}, "
@@ -109,7 +79,7 @@ def probe(
     try:
         ds = load_tactile_dataset(data)
         result, cfg = probe_weights(
-            weights, ds, rng=np.random.default_rng(seed), split=split, device=_device(device)
+            weights, ds, rng=np.random.default_rng(seed), split=split, device=torch_device(device)
         )
     except (ValueError, FileNotFoundError, MissingExtraError) as exc:
         raise fail(str(exc)) from exc

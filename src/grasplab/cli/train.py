@@ -14,38 +14,19 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from grasplab.cli.output import console
+from grasplab.cli.output import console, fail
+from grasplab.cli.training_run import is_main_rank, run_with_progress, torch_device
 
 #: ``meta.json`` kind of a ``grasplab train pixel`` run folder.
 TRAIN_PIXEL_KIND = "train-pixel"
 _MIN_EXPORT_SIZE, _MAX_EXPORT_SIZE = 32, 4096
 train_app = typer.Typer(help="Train learned grasp detectors.", no_args_is_help=True)
-
-
-def _check_device(device: str) -> str:
-    """The ``--device`` normalised by :func:`grasplab.runtime.checks.parse_device`, usable by torch."""
-    import torch
-
-    from grasplab.runtime.checks import parse_device
-
-    try:
-        device = parse_device(device)
-    except ValueError as exc:  # "device 'tpu9': expected ..." → "--device 'tpu9': expected ..."
-        raise ValueError(f"--{exc}") from None
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError("--device cuda: no CUDA device is available to torch here")
-    index = int(device.partition(":")[2] or 0)
-    if device.startswith("cuda") and index >= torch.cuda.device_count():
-        raise ValueError(f"--device {device}: torch sees {torch.cuda.device_count()} CUDA device(s)")
-    return device
 
 
 @train_app.command("pixel")
@@ -63,38 +44,18 @@ def pixel(
     from grasplab.runtime.checks import check_output_dir
     from grasplab.training.config import load_train_config
     from grasplab.training.pixel_task import PixelTask
-    from grasplab.training.trainer import Trainer, TrainProgress
+    from grasplab.training.trainer import Trainer
 
     try:
         check_output_dir(out, "--out", TRAIN_PIXEL_KIND)
         cfg = load_train_config(config, overrides)
-        device = _check_device(device)
+        device = torch_device(device)
     except (ValueError, FileNotFoundError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(code=2) from exc
-    main_rank = int(os.environ.get("RANK", "0")) == 0  # under torchrun only rank 0 reports
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, disable=not main_rank) as bar:
-        tasks: dict[int, TaskID] = {}
-
-        def show(event: TrainProgress) -> None:
-            if event.phase == "train":
-                if event.epoch not in tasks:
-                    tasks[event.epoch] = bar.add_task("", total=event.steps_per_epoch)
-                text = f"epoch {event.epoch + 1}/{event.epochs} loss {event.loss:.4f}"
-                bar.update(tasks[event.epoch], completed=event.step, description=text)
-            else:
-                console.print(f"epoch {event.epoch + 1}/{event.epochs}: validation loss {event.loss:.4f}")
-
-        try:
-            result = Trainer(PixelTask(cfg), cfg, out, device, progress=show, argv=sys.argv).fit()
-        except KeyboardInterrupt as exc:
-            console.print(f"[yellow]interrupted[/yellow]; rerun the same command to resume from {out}")
-            raise typer.Exit(code=130) from exc
-        except (ValueError, FileNotFoundError) as exc:
-            console.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(code=2) from exc
-    if not main_rank:
+        raise fail(str(exc)) from exc
+    result = run_with_progress(
+        lambda show: Trainer(PixelTask(cfg), cfg, out, device, progress=show, argv=sys.argv).fit(), out
+    )
+    if not is_main_rank():
         return
     table = Table(
         title=f"{out} (resumed after epoch {result.resumed_from})" if result.resumed_from else str(out)
@@ -141,8 +102,7 @@ def export_onnx_command(
         out.parent.mkdir(parents=True, exist_ok=True)
         path = export_onnx(checkpoint.model, out, size, size, data=checkpoint.config.get("data"))
     except (ValueError, FileNotFoundError, MissingExtraError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(code=2) from exc
+        raise fail(str(exc)) from exc
     console.print(f"wrote {path} and {path.with_suffix('.json')}")
 
 

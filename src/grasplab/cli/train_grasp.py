@@ -10,34 +10,20 @@ safetensors checkpoints; rerunning the same command on the same ``--out`` resume
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from grasplab.cli.output import console
+from grasplab.cli.output import console, fail
+from grasplab.cli.training_run import is_main_rank, run_with_progress, torch_device
 
 __all__ = ["add_grasp_command", "grasp"]
 
 
 #: ``meta.json`` kind of a ``grasplab train grasp`` run folder.
 TRAIN_GRASP_KIND = "train-grasp"
-
-
-def _check_device(device: str) -> str:
-    """The normalised ``--device`` (ValueError when torch cannot use it)."""
-    import torch
-
-    from grasplab.runtime.checks import parse_device
-
-    device = parse_device(device)
-    index = int(device.partition(":")[2] or 0)
-    if device.startswith("cuda") and (not torch.cuda.is_available() or index >= torch.cuda.device_count()):
-        raise ValueError(f"--device {device}: torch sees {torch.cuda.device_count()} CUDA device(s)")
-    return device
 
 
 def grasp(
@@ -54,38 +40,18 @@ def grasp(
     from grasplab.runtime.checks import check_output_dir
     from grasplab.training.grasp_config import load_grasp_train_config
     from grasplab.training.grasp_task import GraspTask
-    from grasplab.training.trainer import Trainer, TrainProgress
+    from grasplab.training.trainer import Trainer
 
     try:
         check_output_dir(out, "--out", TRAIN_GRASP_KIND)
         cfg = load_grasp_train_config(config, overrides)
-        device = _check_device(device)
+        device = torch_device(device)
     except (ValueError, FileNotFoundError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(code=2) from exc
-    main_rank = int(os.environ.get("RANK", "0")) == 0
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, disable=not main_rank) as bar:
-        tasks: dict[int, TaskID] = {}
-
-        def show(event: TrainProgress) -> None:
-            if event.phase == "train":
-                if event.epoch not in tasks:
-                    tasks[event.epoch] = bar.add_task("", total=event.steps_per_epoch)
-                text = f"epoch {event.epoch + 1}/{event.epochs} loss {event.loss:.4f}"
-                bar.update(tasks[event.epoch], completed=event.step, description=text)
-            else:
-                console.print(f"epoch {event.epoch + 1}/{event.epochs}: validation loss {event.loss:.4f}")
-
-        try:
-            result = Trainer(GraspTask(cfg), cfg, out, device, progress=show, argv=sys.argv).fit()
-        except KeyboardInterrupt as exc:
-            console.print(f"[yellow]interrupted[/yellow]; rerun the same command to resume from {out}")
-            raise typer.Exit(code=130) from exc
-        except (ValueError, FileNotFoundError) as exc:
-            console.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(code=2) from exc
-    if not main_rank:
+        raise fail(str(exc)) from exc
+    result = run_with_progress(
+        lambda show: Trainer(GraspTask(cfg), cfg, out, device, progress=show, argv=sys.argv).fit(), out
+    )
+    if not is_main_rank():
         return
     table = Table(title=str(out))
     names = ("objectness", "graspness", "view", "score", "width", "stable")
