@@ -31,7 +31,7 @@ from torch import nn  # noqa: E402
 from grasplab.core.rotations import approach_views  # noqa: E402
 from grasplab.models.gsnet import GSNET_BACKBONES  # noqa: E402
 from grasplab.models.gsnet_heads import CylinderGroupHead  # noqa: E402
-from grasplab.models.point_backbone import DepthLiftBackbone, PointNet2Backbone, mlp_1d  # noqa: E402
+from grasplab.models.point_backbone import build_point_backbone, mlp_1d  # noqa: E402
 from grasplab.models.point_ops import farthest_point_sample, gather_points  # noqa: E402
 from grasplab.models.registry import register_model  # noqa: E402
 
@@ -103,17 +103,7 @@ class GraspNetBaseline(nn.Module):
     def __init__(self, spec: GraspNetBaselineSpec) -> None:
         super().__init__()
         self.spec = spec
-        self.backbone: nn.Module
-        if spec.backbone == "depth2d":
-            self.backbone = DepthLiftBackbone(spec.in_channels, spec.depth2d_channels, spec.feature_dim)
-        else:
-            self.backbone = PointNet2Backbone(
-                spec.pointnet_points,
-                spec.pointnet_radii,
-                spec.pointnet_neighbors,
-                spec.feature_dim,
-                spec.pointnet_width,
-            )
+        self.backbone = build_point_backbone(spec)
         self.approach = nn.Sequential(
             mlp_1d([spec.feature_dim, 2 + spec.num_views]),
             nn.Conv1d(2 + spec.num_views, 2 + spec.num_views, 1),

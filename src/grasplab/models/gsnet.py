@@ -31,7 +31,7 @@ from torch import nn  # noqa: E402
 
 from grasplab.core.rotations import approach_views  # noqa: E402
 from grasplab.models.gsnet_heads import CylinderGroupHead, GraspableHead, OperationHead, ViewHead  # noqa: E402
-from grasplab.models.point_backbone import DepthLiftBackbone, PointNet2Backbone  # noqa: E402
+from grasplab.models.point_backbone import build_point_backbone  # noqa: E402
 from grasplab.models.point_ops import farthest_point_sample, gather_points  # noqa: E402
 from grasplab.models.registry import register_model  # noqa: E402
 
@@ -136,17 +136,7 @@ class GSNet(nn.Module):
     def __init__(self, spec: GSNetSpec) -> None:
         super().__init__()
         self.spec = spec
-        self.backbone: nn.Module
-        if spec.backbone == "depth2d":
-            self.backbone = DepthLiftBackbone(spec.in_channels, spec.depth2d_channels, spec.feature_dim)
-        else:
-            self.backbone = PointNet2Backbone(
-                spec.pointnet_points,
-                spec.pointnet_radii,
-                spec.pointnet_neighbors,
-                spec.feature_dim,
-                spec.pointnet_width,
-            )
+        self.backbone = build_point_backbone(spec)
         self.graspable = GraspableHead(spec.feature_dim)
         self.view_head = ViewHead(spec.feature_dim, spec.num_views)
         self.grouping = CylinderGroupHead(

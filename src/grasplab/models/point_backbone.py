@@ -18,6 +18,7 @@ image's pixel units (column, row).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
 from grasplab._optional import require
 
@@ -216,3 +217,41 @@ class PointNet2Backbone(nn.Module):
             level = len(self.sa) - 1 - i
             x = fp(xyzs[level], xyzs[level + 1], feats[level], x)
         return self.fp_input(points, xyzs[1], points.transpose(1, 2), x)
+
+
+class BackboneSpec(Protocol):
+    """The backbone fields that GSNet's and the GraspNet baseline's specs share."""
+
+    @property
+    def backbone(self) -> str: ...
+    @property
+    def feature_dim(self) -> int: ...
+    @property
+    def depth2d_channels(self) -> tuple[int, ...]: ...
+    @property
+    def pointnet_points(self) -> tuple[int, ...]: ...
+    @property
+    def pointnet_radii(self) -> tuple[float, ...]: ...
+    @property
+    def pointnet_neighbors(self) -> tuple[int, ...]: ...
+    @property
+    def pointnet_width(self) -> int: ...
+    @property
+    def in_channels(self) -> int: ...
+
+
+def build_point_backbone(spec: BackboneSpec) -> nn.Module:
+    """The per-point feature backbone a spec names: ``depth2d`` (default) or ``pointnet2``.
+
+    Returns:
+        A module mapping ``(points, pixels, image)`` to (B, feature_dim, N) point features.
+    """
+    if spec.backbone == "depth2d":
+        return DepthLiftBackbone(spec.in_channels, spec.depth2d_channels, spec.feature_dim)
+    return PointNet2Backbone(
+        spec.pointnet_points,
+        spec.pointnet_radii,
+        spec.pointnet_neighbors,
+        spec.feature_dim,
+        spec.pointnet_width,
+    )
