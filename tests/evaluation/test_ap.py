@@ -154,3 +154,21 @@ def test_an_npz_archive_dump_is_unreadable_not_a_crash(synthetic_root, tmp_path)
     result = APEvaluator(synthetic_root, "realsense").evaluate(folder, [0])
     assert result.records[0].status == "unreadable"
     assert "npz" in result.issues[0]
+
+
+def test_frame_scene_with_a_shared_scene_cache_equals_a_fresh_read(synthetic_root, monkeypatch):
+    evaluator = APEvaluator(synthetic_root, "realsense")
+    fresh = [evaluator.frame_scene(0, f) for f in (0, 1)]
+    reads = []
+    original = evaluator.dataset.camera_poses
+    monkeypatch.setattr(
+        evaluator.dataset, "camera_poses", lambda s: (reads.append(s), original(s))[1]
+    )
+    cache: dict = {}
+    cached = [evaluator.frame_scene(0, f, cache) for f in (0, 1)]
+    assert reads == [0]  # the camera poses are read once for both frames
+    assert set(cache) == {"camera_poses", "T_table_cam0"}
+    for a, b in zip(fresh, cached, strict=True):
+        np.testing.assert_array_equal(a.T_cam_obj, b.T_cam_obj)
+        np.testing.assert_array_equal(a.T_cam_table, b.T_cam_table)
+    np.testing.assert_array_equal(cache["camera_poses"], original(0))

@@ -197,16 +197,30 @@ class APEvaluator:
             return None
         return load_sdf(path)
 
-    def frame_scene(self, scene_id: int, frame_id: int) -> FrameScene:
-        """Objects, poses and table pose of one frame."""
+    def frame_scene(
+        self, scene_id: int, frame_id: int, scene_files: dict[str, np.ndarray] | None = None
+    ) -> FrameScene:
+        """Objects, poses and table pose of one frame.
+
+        Args:
+            scene_id: the scene.
+            frame_id: the frame (annotation id).
+            scene_files: a cache of the scene's camera poses and table pose shared by the
+                frames of one :meth:`evaluate_scene` call (filled on first use), or None to
+                read them from disk.
+        """
         ids, poses = self.dataset.object_poses(scene_id, frame_id)
-        camera_poses = self.dataset.camera_poses(scene_id)
+        files = scene_files if scene_files is not None else {}
+        if "camera_poses" not in files:
+            files["camera_poses"] = self.dataset.camera_poses(scene_id)
+            files["T_table_cam0"] = self.dataset.T_table_cam0(scene_id)
+        camera_poses = files["camera_poses"]
         if frame_id >= len(camera_poses):
             raise ValueError(
                 f"scene {scene_id}: camera_poses.npy has {len(camera_poses)} poses, "
                 f"none for frame {frame_id}"
             )
-        T_table_cam = self.dataset.T_table_cam0(scene_id) @ camera_poses[frame_id]  # noqa: N806
+        T_table_cam = files["T_table_cam0"] @ camera_poses[frame_id]  # noqa: N806
         return FrameScene(self.scene_objects(ids), poses, np.linalg.inv(T_table_cam))
 
     def scene_objects(self, object_ids: Sequence[int]) -> SceneObjects:
@@ -243,8 +257,9 @@ class APEvaluator:
         """
         records = []
         frame_ids = self.dataset.frame_ids(scene_id)
+        scene_files: dict[str, np.ndarray] = {}  # camera and table poses, read once per scene
         for frame_id in frame_ids:
-            records.append(self._evaluate_file(dump_dir, scene_id, frame_id))
+            records.append(self._evaluate_file(dump_dir, scene_id, frame_id, scene_files))
             if progress is not None:
                 progress(1)
         extra = self._extra_dumps(dump_dir, scene_id, set(frame_ids))
@@ -259,7 +274,10 @@ class APEvaluator:
         names = [p.name for p in folder.glob("*.npy")]
         return sorted(n for n in names if not (n[:-4].isdigit() and int(n[:-4]) in known))
 
-    def _evaluate_file(self, dump_dir: Path | str, scene_id: int, frame_id: int) -> FrameRecord:
+    def _evaluate_file(
+        self, dump_dir: Path | str, scene_id: int, frame_id: int,
+        scene_files: dict[str, np.ndarray] | None = None,
+    ) -> FrameRecord:
         path = dump_path(dump_dir, scene_id, self.camera, frame_id)
         if not path.is_file():
             message = f"missing dump file {path}, frame scored 0"
@@ -274,7 +292,8 @@ class APEvaluator:
             return FrameRecord(
                 scene_id, frame_id, "unreadable", _zero_result(self.config, (message,))
             )
-        result = self.evaluate_grasps(scene_id, frame_id, grasps)
+        scene = self.frame_scene(scene_id, frame_id, scene_files)
+        result = evaluate_frame(grasps, scene, self.config)
         found = _implausible(path, grasps, self.config.rotation_atol)  # mm, 5 m widths
         if found:
             result = dataclasses.replace(result, issues=(*result.issues, *found))

@@ -47,8 +47,8 @@ def assign_to_objects(
     if len(trees) == 0 or len(t) == 0:
         return np.full(len(t), -1, dtype=np.int64)
     distances = np.empty((len(trees), len(t)))
-    for k, (tree, pose) in enumerate(zip(trees, poses, strict=True)):
-        inverse = np.linalg.inv(pose)
+    inverses = np.linalg.inv(np.asarray(poses, dtype=np.float64))  # one batched call
+    for k, (tree, inverse) in enumerate(zip(trees, inverses, strict=True)):
         local = t @ inverse[:3, :3].T + inverse[:3, 3]
         distances[k], _ = tree.query(local)
     assignment: np.ndarray = np.argmin(distances, axis=0).astype(np.int64)

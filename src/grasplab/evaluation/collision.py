@@ -83,9 +83,10 @@ def _object_pairs(
         (obj_low[None] < upper[:, None]) & (obj_high[None] > lower[:, None]), axis=2
     )  # (N, K): the object's points can fall in the grasp's search box
     grasp_parts, point_parts = [], []
-    for k in np.flatnonzero(overlap.any(axis=0)):
+    touched = np.flatnonzero(overlap.any(axis=0))
+    inverses = np.linalg.inv(scene.T_cam_obj[touched])  # one batched call
+    for k, inverse in zip(touched, inverses, strict=True):
         rows = np.flatnonzero(overlap[:, k])
-        inverse = np.linalg.inv(scene.T_cam_obj[k])
         local = centres[rows] @ inverse[:3, :3].T + inverse[:3, 3]
         lists = scene.models[k].tree.query_ball_point(local, r=radii[rows], return_sorted=False)
         counts = np.fromiter((len(c) for c in lists), dtype=np.int64, count=len(lists))
