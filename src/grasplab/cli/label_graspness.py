@@ -14,18 +14,15 @@ the settings that differ). The command joins the ``label`` sub-app through
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import typer
-from rich.progress import Progress
 
 from grasplab.cli.label_scenes import (
     _check_scenes,
     _check_workers,
-    _columns,
     _finish,
     _parse_ids,
-    run_label_job,
+    run_frame_job,
 )
 from grasplab.cli.output import console, fail
 
@@ -60,19 +57,8 @@ def graspness(
             raise ValueError(f"--root {root}: no {camera} frame to label")
     except (ValueError, FileNotFoundError) as exc:
         raise fail(str(exc)) from exc
-    with Progress(*_columns("frames"), console=console) as bar:
-        task = bar.add_task("", total=len(frames))
-
-        def advance(outcome: Any) -> None:
-            bar.update(task, advance=1, description=f"{outcome.scene_id:04d}/{outcome.ann_id:04d} "
-                                                    f"{outcome.status}")
-
-        try:
-            outcomes = run_label_job(label_dataset_graspness, root, frames, camera, config,
-                                     workers=workers, overwrite=overwrite, progress=advance,
-                                     engine=engine)
-        except FileNotFoundError as exc:
-            raise fail(str(exc)) from exc
+    outcomes = run_frame_job(label_dataset_graspness, len(frames), root, frames, camera, config,
+                             workers=workers, overwrite=overwrite, engine=engine)
     labelled = [o for o in outcomes if o.status == "labelled"]
     if labelled:
         seconds = sum(o.seconds for o in labelled)

@@ -82,6 +82,21 @@ def run_label_job(job: Callable[..., list[Any]], *args: Any, **kwargs: Any) -> l
         raise fail(str(exc)) from exc
 
 
+def run_frame_job(job: Callable[..., list[Any]], num_frames: int, *args: Any, **kwargs: Any) -> list[Any]:
+    """Run a per-frame label job (``job(*args, progress=..., **kwargs)``) with a frame progress bar."""
+    with Progress(*_columns("frames"), console=console) as bar:
+        task = bar.add_task("", total=num_frames)
+
+        def advance(outcome: Any) -> None:
+            bar.update(task, advance=1, description=f"{outcome.scene_id:04d}/{outcome.ann_id:04d} "
+                                                    f"{outcome.status}")
+
+        try:
+            return run_label_job(job, *args, progress=advance, **kwargs)
+        except FileNotFoundError as exc:
+            raise fail(str(exc)) from exc
+
+
 def _columns(what: str) -> tuple[Any, ...]:
     return (TextColumn(f"[bold]{what}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
             TextColumn("{task.description}"))
@@ -168,16 +183,8 @@ def pixels(
             raise ValueError(f"--root {root}: no {camera} frame to label")
     except (ValueError, FileNotFoundError) as exc:
         raise fail(str(exc)) from exc
-    with Progress(*_columns("frames"), console=console) as bar:
-        task = bar.add_task("", total=len(frames))
-
-        def advance(outcome: Any) -> None:
-            bar.update(task, advance=1, description=f"{outcome.scene_id:04d}/{outcome.ann_id:04d} "
-                                                    f"{outcome.status}")
-
-        outcomes = run_label_job(label_dataset_pixels, root, frames, camera, gripper, config,
-                                 workers=workers, overwrite=overwrite, progress=advance,
-                                 engine=engine)
+    outcomes = run_frame_job(label_dataset_pixels, len(frames), root, frames, camera, gripper, config,
+                             workers=workers, overwrite=overwrite, engine=engine)
     _finish(outcomes, "frame", f"{root}/scenes/scene_*/{camera}/pixel_labels")
 
 
