@@ -116,3 +116,21 @@ def test_fast_collision_equals_region_masks_on_the_cropped_scene(scene, rng) -> 
         np.testing.assert_array_equal(collision[rows], masks.collision)
         np.testing.assert_array_equal(empty[rows], masks.inner_counts() < gripper.empty_thresh)
     assert 20 < collision.sum() < n - 20 and 20 < empty.sum() < n - 20
+
+
+def test_dense_and_kd_tree_object_candidates_give_the_same_flags(scene, rng, monkeypatch) -> None:
+    import grasplab.evaluation.collision as collision_module
+
+    gripper = APConfig().gripper
+    n = 300
+    rotations = Rotation.random(n, random_state=7).as_matrix()
+    centres = rng.uniform([-0.15, -0.06, 0.40], [0.35, 0.06, 0.52], size=(n, 3))
+    grasps = make_grasps(centres, rng.uniform(size=n), widths=rng.uniform(0.0, 0.1, n),
+                         depths=rng.uniform(0.0, 0.04, n), rotations=rotations)
+    owner = (centres[:, 0] > 0.2).astype(np.int64)
+    dense = collision_and_empty(grasps, owner, scene, gripper)  # every object tested densely
+    monkeypatch.setattr(collision_module, "DENSE_PAIR_LIMIT", 0)  # every object via its KD-tree
+    tree = collision_and_empty(grasps, owner, scene, gripper)
+    np.testing.assert_array_equal(dense[0], tree[0])
+    np.testing.assert_array_equal(dense[1], tree[1])
+    assert 20 < dense[0].sum() < n - 20 and 20 < dense[1].sum() < n - 20

@@ -7,11 +7,13 @@ cropped point lies in a finger or the palm, and is empty when fewer than 10 crop
 between the jaws. The gripper boxes are those of :class:`grasplab.core.gripper.GripperModel`.
 
 :func:`collision_and_empty` (fast) gathers, per grasp, only candidate points near the gripper:
-object points from each object's cached model-frame KD-tree (a ball around the gripper box) and
-table points from the regular grid's index range covering the gripper box (no transform of the
-whole 93,750-point grid). It then applies the crop and the region tests to those (grasp, point)
-pairs only, after a cheap test against the intersection of the gripper's bounding box with the
-crop box. The gripper box and the region tests are those of :mod:`grasplab.core.gripper_regions`
+object points by testing each object's points against the search boxes of the grasps whose box
+overlaps the object's bbox (or, above ``DENSE_PAIR_LIMIT`` tests, from the object's cached
+model-frame KD-tree: a ball around the search box), and table points from the regular grid's
+index range covering the gripper box (no transform of the whole 93,750-point grid). The search
+box of a grasp is the intersection of its gripper's bounding box with the crop box; only the
+(grasp, point) pairs inside it go through the region tests. The gripper box and the region
+tests are those of :mod:`grasplab.core.gripper_regions`
 (``gripper_extent``, ``region_flags``), the engine behind ``GripperModel.region_masks``.
 :func:`collision_and_empty_dense` is the direct per-object transcription using
 ``GripperModel.collision_and_empty``; both give identical flags (tested).
@@ -72,21 +74,39 @@ def _search_boxes(
     return lower, upper, centres, radii, corners
 
 
+#: Above this many (grasp, point) tests per object, candidates come from the KD-tree instead.
+DENSE_PAIR_LIMIT = 200_000
+
+
 def _object_pairs(
     scene: FrameScene, lower: np.ndarray, upper: np.ndarray, centres: np.ndarray,
     radii: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """(grasp index (Q,), camera-frame point (Q, 3)) of object points that may matter."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Object points that may matter: grasp index (Q,), camera point (Q, 3), inside (Q,) bool.
+
+    Per object, the grasps whose search box overlaps its bbox either test all its points against
+    their search boxes at once (``inside`` all True; small objects, the usual case) or take the
+    points of the KD-tree ball around the box (``inside`` still to be tested). Both give the same
+    set of points inside the search boxes.
+    """
     obj_low, obj_high = scene.object_bounds
     valid = np.all(lower < upper, axis=1)
     overlap = valid[:, None] & np.all(
         (obj_low[None] < upper[:, None]) & (obj_high[None] > lower[:, None]), axis=2
     )  # (N, K): the object's points can fall in the grasp's search box
-    grasp_parts, point_parts = [], []
+    grasp_parts, point_parts, inside_parts = [], [], []
     touched = np.flatnonzero(overlap.any(axis=0))
     inverses = np.linalg.inv(scene.T_cam_obj[touched])  # one batched call
     for k, inverse in zip(touched, inverses, strict=True):
         rows = np.flatnonzero(overlap[:, k])
+        points = scene.camera_points[k]
+        if len(rows) * len(points) <= DENSE_PAIR_LIMIT:
+            hit = _inside(points[None], lower[rows, None], upper[rows, None])
+            which, index = np.nonzero(hit)
+            grasp_parts.append(rows[which])
+            point_parts.append(points[index])
+            inside_parts.append(np.ones(len(index), dtype=bool))
+            continue
         local = centres[rows] @ inverse[:3, :3].T + inverse[:3, 3]
         lists = scene.models[k].tree.query_ball_point(local, r=radii[rows], return_sorted=False)
         counts = np.fromiter((len(c) for c in lists), dtype=np.int64, count=len(lists))
@@ -94,10 +114,19 @@ def _object_pairs(
             itertools.chain.from_iterable(lists), dtype=np.int64, count=int(counts.sum())
         )
         grasp_parts.append(np.repeat(rows, counts))
-        point_parts.append(scene.camera_points[k][flat])
+        point_parts.append(points[flat])
+        inside_parts.append(np.zeros(len(flat), dtype=bool))
     if not grasp_parts:
-        return np.zeros(0, dtype=np.int64), np.zeros((0, 3))
-    return np.concatenate(grasp_parts), np.concatenate(point_parts)
+        return np.zeros(0, dtype=np.int64), np.zeros((0, 3)), np.zeros(0, dtype=bool)
+    return np.concatenate(grasp_parts), np.concatenate(point_parts), np.concatenate(inside_parts)
+
+
+def _inside(points: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Strictly inside the boxes ``(lo, hi)`` (broadcast over leading axes; last axis xyz)."""
+    x, y, z = points[..., 0], points[..., 1], points[..., 2]
+    keep: np.ndarray = (x > lo[..., 0]) & (x < hi[..., 0]) & (y > lo[..., 1]) & (y < hi[..., 1])
+    keep &= (z > lo[..., 2]) & (z < hi[..., 2])
+    return keep
 
 
 def _table_pairs(
@@ -165,15 +194,13 @@ def collision_and_empty(
     if n == 0:
         return np.zeros(0, dtype=bool), np.zeros(0, dtype=bool)
     lower, upper, centres, radii, corners = _search_boxes(grasps, owner, scene, gripper, margin)
-    g_obj, p_obj = _object_pairs(scene, lower, upper, centres, radii)
+    g_obj, p_obj, inside = _object_pairs(scene, lower, upper, centres, radii)
     g_tab, p_tab = _table_pairs(scene, lower, upper, corners)
-    grasp = np.concatenate([g_obj, g_tab])
-    points = np.concatenate([p_obj, p_tab])
-    lo, hi = lower[grasp], upper[grasp]
-    x, y, z = points[:, 0], points[:, 1], points[:, 2]
-    keep = (x > lo[:, 0]) & (x < hi[:, 0]) & (y > lo[:, 1]) & (y < hi[:, 1])
-    keep &= (z > lo[:, 2]) & (z < hi[:, 2])
-    grasp, points = grasp[keep], points[keep]
+    grasp = np.concatenate([g_obj[~inside], g_tab])
+    points = np.concatenate([p_obj[~inside], p_tab])
+    keep = _inside(points, lower[grasp], upper[grasp])
+    grasp = np.concatenate([g_obj[inside], grasp[keep]])
+    points = np.concatenate([p_obj[inside], points[keep]])
     rotations = grasps[:, 4:13].reshape(-1, 3, 3)
     q = np.einsum("qj,qjk->qk", points - grasps[grasp, 13:16], rotations[grasp])
     left, right, palm, inner_flags = region_flags(gripper, q, grasps[grasp, 1], grasps[grasp, 3])
