@@ -196,11 +196,13 @@ def collision_and_empty(
     lower, upper, centres, radii, corners = _search_boxes(grasps, owner, scene, gripper, margin)
     g_obj, p_obj, inside = _object_pairs(scene, lower, upper, centres, radii)
     g_tab, p_tab = _table_pairs(scene, lower, upper, corners)
-    grasp = np.concatenate([g_obj[~inside], g_tab])
-    points = np.concatenate([p_obj[~inside], p_tab])
-    keep = _inside(points, lower[grasp], upper[grasp])
-    grasp = np.concatenate([g_obj[inside], grasp[keep]])
-    points = np.concatenate([p_obj[inside], points[keep]])
+    if not inside.all():  # KD-tree candidates: test them with the table's
+        g_tab = np.concatenate([g_obj[~inside], g_tab])
+        p_tab = np.concatenate([p_obj[~inside], p_tab])
+        g_obj, p_obj = g_obj[inside], p_obj[inside]
+    keep = _inside(p_tab, lower[g_tab], upper[g_tab])
+    grasp = np.concatenate([g_obj, g_tab[keep]])
+    points = np.concatenate([p_obj, p_tab[keep]])
     rotations = grasps[:, 4:13].reshape(-1, 3, 3)
     q = np.einsum("qj,qjk->qk", points - grasps[grasp, 13:16], rotations[grasp])
     left, right, palm, inner_flags = region_flags(gripper, q, grasps[grasp, 1], grasps[grasp, 3])
