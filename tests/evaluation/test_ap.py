@@ -172,3 +172,17 @@ def test_frame_scene_with_a_shared_scene_cache_equals_a_fresh_read(synthetic_roo
         np.testing.assert_array_equal(a.T_cam_obj, b.T_cam_obj)
         np.testing.assert_array_equal(a.T_cam_table, b.T_cam_table)
     np.testing.assert_array_equal(cache["camera_poses"], original(0))
+
+
+def test_implausible_widths_are_reported_before_the_evaluation_clips_them(synthetic_root, tmp_path):
+    wide = np.concatenate([antipodal(0.0, 0.9), antipodal(0.05, 0.8)])
+    wide[1, 1] = 5.0  # a 5 m opening: a plausibility warning, clipped to 0.1 m when scored
+    save_dump(tmp_path, 0, 0, wide)
+    evaluator = APEvaluator(synthetic_root, "realsense")
+    record = evaluator.evaluate(tmp_path, [0]).records[0]
+    assert record.status == "ok"
+    assert any("implausible grasps" in m and "width" in m for m in record.result.issues)
+    direct = evaluator.evaluate_grasps(0, 0, wide)  # the evaluation itself is unchanged
+    np.testing.assert_array_equal(record.result.scores, direct.scores)
+    assert record.result.grasps[:, 1].max() <= 0.1
+    assert wide[1, 1] == 5.0  # the caller's array is not modified

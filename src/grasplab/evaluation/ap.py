@@ -24,7 +24,13 @@ from typing import Any
 import numpy as np
 
 from grasplab.core.plausibility import grasp_findings
-from grasplab.evaluation.frame import APConfig, FrameResult, evaluate_frame, sanitize_grasp_array
+from grasplab.evaluation.frame import (
+    APConfig,
+    FrameResult,
+    evaluate_frame,
+    evaluate_sanitized,
+    sanitize_grasp_array,
+)
 from grasplab.evaluation.geometry import FrameScene, ObjectModel, SceneObjects, build_object_model
 from grasplab.evaluation.precision import APSummary, summarize_ap
 from grasplab.evaluation.splits import REFERENCE_SPLITS, TABLE_SPLITS, scene_splits, split_scene_ids
@@ -120,12 +126,15 @@ class APResult:
         return [msg for record in self.records for msg in record.issues]
 
 
-def _implausible(path: Path, grasps: np.ndarray, rotation_atol: float) -> tuple[str, ...]:
+def _implausible(
+    path: Path, sanitized: tuple[np.ndarray, tuple[str, ...], str | None]
+) -> tuple[str, ...]:
     """Plausibility findings (:mod:`grasplab.core.plausibility`) of a dump's usable rows.
 
-    Rows the evaluation drops (non-finite, bad rotations) are reported by it, not again here.
+    ``sanitized`` is ``sanitize_grasp_array`` of the dump. Rows the evaluation drops
+    (non-finite, bad rotations) are reported by it, not again here.
     """
-    rows, _, fatal = sanitize_grasp_array(grasps, rotation_atol)
+    rows, _, fatal = sanitized
     if fatal is not None or not len(rows):
         return ()
     try:
@@ -293,8 +302,9 @@ class APEvaluator:
                 scene_id, frame_id, "unreadable", _zero_result(self.config, (message,))
             )
         scene = self.frame_scene(scene_id, frame_id, scene_files)
-        result = evaluate_frame(grasps, scene, self.config)
-        found = _implausible(path, grasps, self.config.rotation_atol)  # mm, 5 m widths
+        sanitized = sanitize_grasp_array(grasps, self.config.rotation_atol)
+        found = _implausible(path, sanitized)  # mm, 5 m widths; before widths are clipped
+        result = evaluate_sanitized(grasps, sanitized, scene, self.config)
         if found:
             result = dataclasses.replace(result, issues=(*result.issues, *found))
         return FrameRecord(scene_id, frame_id, "ok", result)

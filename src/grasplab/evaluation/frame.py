@@ -48,7 +48,14 @@ from grasplab.evaluation.precision import MU_GRID, TOP_K, precision_at_k
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["FC_BACKENDS", "APConfig", "FrameResult", "evaluate_frame", "sanitize_grasp_array"]
+__all__ = [
+    "FC_BACKENDS",
+    "APConfig",
+    "FrameResult",
+    "evaluate_frame",
+    "evaluate_sanitized",
+    "sanitize_grasp_array",
+]
 
 #: Force-closure backends: graspnetAPI's SDF contact search, or ray casting on the exact mesh.
 FC_BACKENDS = ("reference", "exact")
@@ -192,7 +199,21 @@ def evaluate_frame(
         The frame result: Precision@k matrix and per-grasp outcomes.
     """
     cfg = config if config is not None else APConfig()
-    arr, issues, fatal = sanitize_grasp_array(grasps, cfg.rotation_atol)
+    return evaluate_sanitized(grasps, sanitize_grasp_array(grasps, cfg.rotation_atol), scene, cfg)
+
+
+def evaluate_sanitized(
+    grasps: Any,
+    sanitized: tuple[np.ndarray, tuple[str, ...], str | None],
+    scene: FrameScene,
+    cfg: APConfig,
+) -> FrameResult:
+    """:func:`evaluate_frame` given ``sanitize_grasp_array(grasps, cfg.rotation_atol)``.
+
+    For callers that also use the sanitised rows (they are read once). The sanitised array's
+    widths are clipped in place.
+    """
+    arr, issues, fatal = sanitized
     num_input = _num_rows(grasps, len(arr))
     if fatal is not None:
         issues = (*issues, f"frame scored 0: {fatal}")
