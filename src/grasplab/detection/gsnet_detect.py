@@ -61,7 +61,7 @@ def gsnet_grasps(
     x = frame_inputs(depth, intrinsics, num_points, rng, rgb if spec.use_rgb else None, downsample, mask=mask)
     device = next(model.parameters()).device
     was_training = model.training
-    model.eval()
+    model.train(False)
     with torch.no_grad():
         out = model(*(x[k][None].to(device) for k in ("points", "pixels", "image")))
     model.train(was_training)
