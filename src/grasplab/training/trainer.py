@@ -197,7 +197,7 @@ class Trainer:
     # ------------------------------------------------------------------------------ setup
     def build_model(self) -> nn.Module:
         """The task's network, initialised from the seed (the global RNG is left untouched)."""
-        with torch.random.fork_rng(devices=[]):
+        with self._rng_scope():  # manual_seed seeds CUDA too: fork its state on a GPU as well
             torch.manual_seed(self.seed)
             return self.task.build_model()
 
