@@ -42,6 +42,7 @@ import torch  # noqa: E402
 from torch.utils.data import Dataset  # noqa: E402
 
 from grasplab.core.camera import CameraIntrinsics, depth_to_points  # noqa: E402
+from grasplab.data.frames import list_frames_with_files  # noqa: E402
 from grasplab.data.grasp_targets import camera_grasp_index  # noqa: E402
 from grasplab.labels.graspness import SceneGraspLabels  # noqa: E402
 from grasplab.labels.graspness_frame import voxel_downsample  # noqa: E402
@@ -184,15 +185,12 @@ def list_graspness_frames(
     root: Path | str, camera: str = "realsense", scene_ids: Sequence[int] | None = None
 ) -> list[tuple[int, int]]:
     """Sorted (scene_id, ann_id) pairs with both graspness label files under ``root``."""
-    reader = GraspNetDataset(root, camera)
-    scenes = reader.scene_ids() if scene_ids is None else sorted(int(s) for s in scene_ids)
-    frames = []
-    for scene in scenes:
-        if not scene_graspness_path(root, scene, camera).is_file():
-            continue
-        folder = scene_graspness_path(root, scene, camera).parent
-        frames += [(scene, int(p.stem)) for p in sorted(folder.glob("[0-9][0-9][0-9][0-9].npz"))]
-    return frames
+
+    def folder_of(scene: int) -> Path | None:
+        path = scene_graspness_path(root, scene, camera)
+        return path.parent if path.is_file() else None
+
+    return list_frames_with_files(root, camera, scene_ids, folder_of)
 
 
 class SceneLabelStore:

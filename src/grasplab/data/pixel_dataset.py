@@ -45,6 +45,7 @@ from grasplab.data.augment import (  # noqa: E402
     warp_labels,
     warp_nearest,
 )
+from grasplab.data.frames import list_frames_with_files  # noqa: E402
 from grasplab.labels.pixel_label_jobs import load_pixel_labels, pixel_label_path  # noqa: E402
 from grasplab.scenes.layout import frame_file, scene_dir  # noqa: E402
 from grasplab.scenes.reader import GraspNetDataset  # noqa: E402
@@ -128,13 +129,9 @@ def list_labelled_frames(
     root: Path | str, camera: str = "realsense", scene_ids: Sequence[int] | None = None
 ) -> list[tuple[int, int]]:
     """Sorted (scene_id, ann_id) pairs that have pixel labels under ``root``."""
-    reader = GraspNetDataset(root, camera)
-    scenes = reader.scene_ids() if scene_ids is None else sorted(int(s) for s in scene_ids)
-    frames = []
-    for scene in scenes:
-        folder = scene_dir(root, scene) / camera / PIXEL_LABEL_FOLDER
-        frames += [(scene, int(p.stem)) for p in sorted(folder.glob("[0-9][0-9][0-9][0-9].npz"))]
-    return frames
+    return list_frames_with_files(
+        root, camera, scene_ids, lambda scene: scene_dir(root, scene) / camera / PIXEL_LABEL_FOLDER
+    )
 
 
 def split_frames(
