@@ -60,6 +60,8 @@ def test_config_validation() -> None:
         {"image_scale": 2.0},
         {"objects_per_scene": 0},
         {"parallel_eta": -1.0},
+        {"object_pool": 1},
+        {"object_pool": 2.5},
     ]
     for bad in bad_settings:
         with pytest.raises(ValueError):
@@ -221,3 +223,22 @@ def test_a_rerun_removes_leftovers_of_a_killed_run_and_records_the_job(dataset: 
     assert manifest is not None and manifest["state"] == "complete" and manifest["num_shards"] == 2
     dataset_config = json.loads((root / MANIFEST_NAME).read_text())["config"]
     assert manifest["fingerprint"] == {"seed": 7, "config": dataset_config}
+
+
+def test_object_pool_limits_the_objects_and_keeps_old_manifests(tmp_path: Path) -> None:
+    pooled = GenerationConfig(objects_per_scene=2, image_scale=0.1, object_pool=3, parallel_depth=False)
+    root = tmp_path / "pool"
+    generate_dataset(root, "seen", 3, views=1, seed=1, config=pooled)
+    used = {int(i) for s in range(3)
+            for i in (root / "scenes" / f"scene_{s:04d}" / "object_id_list.txt").read_text().split()}
+    assert used <= {0, 1, 2} and len(used) >= 2
+    assert json.loads((root / MANIFEST_NAME).read_text())["config"]["object_pool"] == 3
+    # a manifest without a pool does not record the key, so folders made before the option match
+    plain = tmp_path / "plain"
+    generate_dataset(plain, "seen", 1, views=1, seed=1,
+                     config=GenerationConfig(objects_per_scene=2, image_scale=0.1, parallel_depth=False))
+    assert "object_pool" not in json.loads((plain / MANIFEST_NAME).read_text())["config"]
+    with pytest.raises(ValueError, match="object_pool"):
+        generate_dataset(root, "seen", 1, views=1, seed=1, first_scene=5,
+                         config=GenerationConfig(objects_per_scene=2, image_scale=0.1, object_pool=4,
+                                                 parallel_depth=False))

@@ -41,6 +41,9 @@ def generate(
     parallel_depth: bool = typer.Option(
         True, "--parallel-depth/--no-parallel-depth", help="Also render PLGP parallel depth."
     ),
+    object_pool: int | None = typer.Option(
+        None, "--object-pool", help="Draw objects from the split's first N ids only (default all)."
+    ),
 ) -> None:
     """Generate scenes (atomic per scene; rerun the same command to resume)."""
     from grasplab._optional import MissingExtraError
@@ -59,6 +62,7 @@ def generate(
             image_scale=image_scale,
             depth_noise=depth_noise,
             parallel_depth=parallel_depth,
+            object_pool=object_pool,
         )
         columns = (TextColumn("[bold]scenes"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
         with Progress(*columns, console=console) as bar:

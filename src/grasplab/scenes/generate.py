@@ -43,6 +43,7 @@ from grasplab.scenes.generate_config import (
     GenerationConfig,
     GenerationSummary,
     check_manifest,
+    config_record,
     rig_view_ids,
     scene_complete,
     scene_seed,
@@ -147,7 +148,13 @@ def generate_scene(
     rng_clutter, rng_noise = (np.random.default_rng(s) for s in scene_seed(seed, scene_id).spawn(2))
     library = ObjectLibrary()
     clutter = ClutterConfig(num_objects=int(config.objects_per_scene))
-    record = generate_clutter(library, list(library.ids(split)), scene_id, rng_clutter, clutter)
+    candidates = list(library.ids(split))
+    if config.object_pool is not None:
+        if len(candidates) < config.object_pool:
+            raise ValueError(f"object_pool {config.object_pool} is larger than the {split} split "
+                             f"({len(candidates)} objects)")
+        candidates = candidates[: int(config.object_pool)]
+    record = generate_clutter(library, candidates, scene_id, rng_clutter, clutter)
     writer = DatasetWriter(root, config.camera)
     names = {}
     for obj_id in record.object_ids:
@@ -249,7 +256,7 @@ def generate_dataset(
     DatasetWriter.write_json(root / MANIFEST_NAME, manifest)
     job = Job("scenes", ids, functools.partial(_scene_shard, str(root), split, cfg, int(seed)),
               out=root, done=functools.partial(_scene_is_complete, root, cfg),
-              fingerprint={"seed": int(seed), "config": asdict(cfg)}, on_change="refuse",
+              fingerprint={"seed": int(seed), "config": config_record(cfg)}, on_change="refuse",
               leftovers=LEFTOVERS)
 
     def _advance(result: ShardResult) -> None:

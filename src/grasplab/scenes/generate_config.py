@@ -33,6 +33,7 @@ __all__ = [
     "GenerationConfig",
     "GenerationSummary",
     "check_manifest",
+    "config_record",
     "rig_view_ids",
     "scene_complete",
     "scene_seed",
@@ -58,6 +59,10 @@ class GenerationConfig:
         parallel_depth: also render ``parallel_depth/%04d.npz`` (PLGP parallel projection).
         parallel_eta: parallel projection ratio (px/m); ``None`` = ``fx`` over the depth of the
             table centre in that frame, so the parallel image covers the tray like the pinhole one.
+        object_pool: draw the objects from the split's first ``object_pool`` ids only (``None``:
+            the whole split). A training set with a small pool labels few objects (object labels
+            cost minutes each on a CPU) and still varies the clutter; the test-seen scenes use the
+            same pool, as GraspNet-1Billion's seen objects are the training objects.
     """
 
     views: int = REFERENCE_NUM_FRAMES
@@ -68,6 +73,7 @@ class GenerationConfig:
     noise_sigma: float = 0.001
     parallel_depth: bool = True
     parallel_eta: float | None = None
+    object_pool: int | None = None
 
     def __post_init__(self) -> None:
         if not 1 <= int(self.views) <= REFERENCE_NUM_FRAMES:
@@ -82,6 +88,10 @@ class GenerationConfig:
             raise ValueError(f"depth_noise must be one of {_NOISES}, got {self.depth_noise!r}")
         if self.parallel_eta is not None and not self.parallel_eta > 0:
             raise ValueError(f"parallel_eta must be > 0 px/m or None, got {self.parallel_eta}")
+        if self.object_pool is not None and (int(self.object_pool) != self.object_pool
+                                             or self.object_pool < int(self.objects_per_scene)):
+            raise ValueError(f"object_pool must be None or an integer >= objects_per_scene "
+                             f"({self.objects_per_scene}), got {self.object_pool!r}")
 
 
 @dataclass(frozen=True)
@@ -137,9 +147,21 @@ def _manifest(config: GenerationConfig, seed: int, scenes: dict[str, str]) -> di
         "views": int(config.views),
         "image_size": [int(intrinsics.width), int(intrinsics.height)],
         "camera_poses": "one (4, 4) T_cam0_cam per written frame",
-        "config": asdict(config),
+        "config": config_record(config),
         "scenes": scenes,
     }
+
+
+def config_record(config: GenerationConfig) -> dict[str, Any]:
+    """The settings as the manifest and the job fingerprint record them.
+
+    ``object_pool`` is recorded only when set, so folders made before the option existed still
+    match a run without it.
+    """
+    record = asdict(config)
+    if record.get("object_pool") is None:
+        record.pop("object_pool", None)
+    return record
 
 
 def _difference(key: str, before: Any, now: Any) -> str:
