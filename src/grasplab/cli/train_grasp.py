@@ -6,12 +6,20 @@
 frames labelled by ``grasplab label graspness``. The run folder gets ``config.yaml``,
 ``meta.json`` (kind ``train-grasp``), ``history.json`` (every loss term per epoch) and
 safetensors checkpoints; rerunning the same command on the same ``--out`` resumes.
+
+AP validation (``validation.*`` in the config): each epoch the network detects on a fixed list of
+``validation.ap_frames`` held-out frames (raw decoded seeds, :func:`grasplab.detection.gsnet_detect.
+gsnet_grasps`, no post-processing; the evaluator's own pose NMS and top-50 selection apply) scored
+by the AP evaluator (:class:`grasplab.evaluation.frame_set.FrameSetEvaluator`); ``val_ap``
+(percent) ranks the best checkpoint. Training imports neither, so this command builds the
+callable and hands it to the task.
 """
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
@@ -19,7 +27,11 @@ from rich.table import Table
 from grasplab.cli.output import console, fail
 from grasplab.cli.training_run import is_main_rank, run_with_progress, torch_device
 
-__all__ = ["add_grasp_command", "grasp"]
+if TYPE_CHECKING:
+    from grasplab.training.grasp_config import GraspTrainConfig
+    from grasplab.training.grasp_task import EpochMetricsFn
+
+__all__ = ["add_grasp_command", "ap_validation", "grasp"]
 
 
 #: ``meta.json`` kind of a ``grasplab train grasp`` run folder.
@@ -46,18 +58,22 @@ def grasp(
         check_output_dir(out, "--out", TRAIN_GRASP_KIND)
         cfg = load_grasp_train_config(config, overrides)
         device = torch_device(device)
+        val_frames = GraspTask(cfg).frame_split()[1]  # also: a clear error without labelled frames
+        task = GraspTask(cfg, ap_validation(cfg, val_frames))
     except (ValueError, FileNotFoundError) as exc:
         raise fail(str(exc)) from exc
     result = run_with_progress(
-        lambda show: Trainer(GraspTask(cfg), cfg, out, device, progress=show, argv=sys.argv).fit(), out
+        lambda show: Trainer(task, cfg, out, device, progress=show, argv=sys.argv).fit(), out
     )
     if not is_main_rank():
         return
     table = Table(title=str(out))
     names = ("objectness", "graspness", "view", "score", "width", "stable")
-    for column in ("epoch", "lr", "loss", *names, "val loss", "val success", "s"):
+    with_ap = any("ap" in m.val for m in result.history)
+    for column in ("epoch", "lr", "loss", *names, "val loss", "val success", *(["val AP"] * with_ap), "s"):
         table.add_column(column, justify="right")
     for m in result.history:
+        ap = [f"{m.val.get('ap', float('nan')):.1f}"] * with_ap
         terms = [f"{m.train.get(n, float('nan')):.4f}" for n in names]
         table.add_row(
             str(m.epoch + 1),
@@ -66,10 +82,66 @@ def grasp(
             *terms,
             f"{m.val_loss:.4f}",
             f"{m.val_success:.3f}",
+            *ap,
             f"{m.seconds:.1f}",
         )
     console.print(table)
     console.print(f"checkpoints: {result.last_checkpoint}, {result.best_checkpoint}")
+
+
+def _ap_candidates(
+    cfg: GraspTrainConfig, val_frames: list[tuple[int, int]]
+) -> tuple[str, list[tuple[int, int]]]:
+    """Root and candidate frames of AP validation (see ``GraspValidationConfig``)."""
+    from grasplab.evaluation.frame_set import dataset_frames
+    from grasplab.scenes.reader import GraspNetDataset
+
+    val, data = cfg.validation, cfg.data
+    root = val.ap_root or data.root
+    if val.ap_scenes is not None:
+        return root, dataset_frames(root, val.ap_scenes, data.camera)
+    first_test = data.test_scenes_from
+    scenes = GraspNetDataset(root, data.camera).scene_ids()
+    test = [s for s in scenes if first_test is not None and s >= first_test]
+    if test:
+        return root, dataset_frames(root, test, data.camera)
+    if val.ap_root is not None:
+        raise ValueError(f"validation.ap_root {root} has no test scenes: set validation.ap_scenes")
+    return root, val_frames
+
+
+def ap_validation(cfg: GraspTrainConfig, val_frames: list[tuple[int, int]]) -> EpochMetricsFn | None:
+    """The per-epoch AP validation of a run (None when ``validation.ap_frames`` is 0).
+
+    Args:
+        cfg: the run config (``validation``, ``data``).
+        val_frames: the run's validation frames (the candidates when the root has no test scenes).
+
+    Returns:
+        ``model -> {"ap", "ap_0.8", "ap_0.4" (percent), "ap_seconds"}`` over a fixed frame list.
+    """
+    from grasplab.detection.gsnet_detect import gsnet_grasps
+    from grasplab.evaluation.frame import APConfig
+    from grasplab.evaluation.frame_set import FrameSetEvaluator, spread_frames
+
+    val, data = cfg.validation, cfg.data
+    if val.ap_frames == 0:
+        return None
+    root, candidates = _ap_candidates(cfg, val_frames)
+    frames = spread_frames(candidates, val.ap_frames)
+    scorer = FrameSetEvaluator(root, frames, data.camera, APConfig(fc_backend=val.ap_backend))
+    num_points = val.ap_num_points or data.num_points
+
+    def metrics(model: Any) -> dict[str, float]:
+        score = scorer.score(
+            lambda f: gsnet_grasps(model, f.depth, f.intrinsics, num_points, 0, f.rgb, data.downsample)
+        )
+        table = score.summary.as_percent()
+        keys = ("AP", "AP_0.8", "AP_0.4")
+        out = {k.lower(): float(table[k]) for k in keys}  # type: ignore[arg-type]
+        return {**out, "ap_seconds": score.detect_seconds + score.eval_seconds}
+
+    return metrics
 
 
 def add_grasp_command(app: typer.Typer) -> None:

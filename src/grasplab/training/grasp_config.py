@@ -1,8 +1,9 @@
 """Config of GSNet training runs (``grasplab train grasp``; presets in ``configs/grasp/``).
 
-Sections: ``data`` (:class:`GraspDataConfig`), ``model`` (the network's
-:class:`~grasplab.models.gsnet.GSNetSpec` itself, stored with every checkpoint), ``loss``
-(:class:`~grasplab.training.grasp_losses.GraspLossWeights`), ``optim``
+Sections: ``data`` (:class:`GraspDataConfig`), ``validation`` (:class:`GraspValidationConfig`:
+AP on a fixed list of held-out frames each epoch, when the command supplies a detector),
+``model`` (the network's :class:`~grasplab.models.gsnet.GSNetSpec` itself, stored with every
+checkpoint), ``loss`` (:class:`~grasplab.training.grasp_losses.GraspLossWeights`), ``optim``
 (:class:`~grasplab.training.config.OptimConfig`; GSNet's Adam 1e-3 × 0.95^epoch is
 ``lr_gamma: 0.95`` with a milestone at every epoch) and ``seed``.
 """
@@ -18,7 +19,7 @@ from grasplab.runtime.config import load_config
 from grasplab.training.config import OptimConfig
 from grasplab.training.grasp_losses import GraspLossWeights
 
-__all__ = ["GraspDataConfig", "GraspTrainConfig", "load_grasp_train_config"]
+__all__ = ["GraspDataConfig", "GraspTrainConfig", "GraspValidationConfig", "load_grasp_train_config"]
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,8 @@ class GraspDataConfig:
         num_points: points drawn per frame.
         downsample: image subsampling of the depth2d input (pixels scaled alike).
         max_objects: object slots per sample (>= objects per scene).
+        test_scenes_from: scenes with this id or higher are test scenes (GraspNet numbering: 100+)
+            and never used for training or loss validation; None uses every scene.
         val_fraction: fraction of scenes (the last) held out for validation.
         val_scenes: explicit validation scenes (overrides ``val_fraction``).
         max_frames: at most this many training frames; None = all.
@@ -46,6 +49,7 @@ class GraspDataConfig:
     num_points: int = 8192
     downsample: int = 2
     max_objects: int = 32
+    test_scenes_from: int | None = 100
     val_fraction: float = 0.1
     val_scenes: tuple[int, ...] | None = None
     max_frames: int | None = None
@@ -61,10 +65,37 @@ class GraspDataConfig:
 
 
 @dataclass(frozen=True)
+class GraspValidationConfig:
+    """AP validation each epoch (``val_ap`` in ``history.json``; percent, GraspNet protocol).
+
+    Attributes:
+        ap_frames: frames scored each epoch, spread evenly over the candidates; 0 turns it off.
+        ap_root: dataset root of those frames; None = ``data.root``.
+        ap_scenes: scenes of the candidate frames; None = the root's test scenes
+            (ids >= ``data.test_scenes_from``) when it has any, else the validation frames.
+        ap_backend: force-closure backend of the AP evaluator (``"exact"`` or ``"reference"``).
+        ap_num_points: points fed to the network per frame; None = ``data.num_points``.
+    """
+
+    ap_frames: int = 4
+    ap_root: str | None = None
+    ap_scenes: tuple[int, ...] | None = None
+    ap_backend: str = "exact"
+    ap_num_points: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.ap_frames < 0:
+            raise ValueError(f"validation.ap_frames must be >= 0, got {self.ap_frames}")
+        if self.ap_backend not in ("exact", "reference"):
+            raise ValueError(f"validation.ap_backend must be 'exact' or 'reference', got {self.ap_backend!r}")
+
+
+@dataclass(frozen=True)
 class GraspTrainConfig:
     """Everything a GSNet training run needs (saved as ``config.yaml`` in the run)."""
 
     data: GraspDataConfig = field(default_factory=GraspDataConfig)
+    validation: GraspValidationConfig = field(default_factory=GraspValidationConfig)
     model: GSNetSpec = field(default_factory=GSNetSpec)
     loss: GraspLossWeights = field(default_factory=GraspLossWeights)
     optim: OptimConfig = field(

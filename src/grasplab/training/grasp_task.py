@@ -13,11 +13,19 @@ Validation (cheap proxies, every epoch): the loss with the label's best view, ob
 accuracy, graspness MAE on object points, the share of seeds on labelled points, the score MAE
 of the chosen view and ``success``: the share of seeds whose predicted best (angle, depth) of
 the label's best view is a free grasp. The best checkpoint maximises (success, −loss).
+
+AP validation: training imports no detector or evaluator, so the command (``cli/train_grasp.py``)
+passes ``epoch_metrics``, a callable ``model -> {name: value}`` run after the proxies each epoch
+(model in eval mode, no gradients); its ``"ap"`` (GraspNet AP on held-out frames, percent) is
+logged as ``val_ap`` and then ranks checkpoints first: (ap, success, −loss).
+
+Scenes with ids >= ``data.test_scenes_from`` (100: GraspNet's test scenes) are neither trained
+nor loss-validated on.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -42,7 +50,10 @@ from grasplab.training.grasp_config import GraspTrainConfig  # noqa: E402
 from grasplab.training.grasp_losses import GraspLossTerms, gsnet_losses  # noqa: E402
 from grasplab.training.task import LossOutput, TaskBase  # noqa: E402
 
-__all__ = ["GraspTask", "seed_targets"]
+__all__ = ["EpochMetricsFn", "GraspTask", "seed_targets"]
+
+#: Extra validation metrics of a model, computed once per epoch (e.g. AP on held-out frames).
+EpochMetricsFn = Callable[[nn.Module], Mapping[str, float]]
 
 
 def seed_targets(
@@ -114,13 +125,37 @@ class GraspTask(TaskBase):
 
     Args:
         config: the resolved GSNet training config.
+        epoch_metrics: extra validation metrics run once per epoch after the proxies (the
+            command's AP validation); their names join the validation metrics.
     """
 
     name = "grasp"
 
-    def __init__(self, config: GraspTrainConfig) -> None:
+    def __init__(self, config: GraspTrainConfig, epoch_metrics: EpochMetricsFn | None = None) -> None:
         self.config = config
+        self.epoch_metrics = epoch_metrics
         self.store = SceneLabelStore(config.data.root, config.data.camera)
+
+    def frame_split(self) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        """(training, validation) ``(scene_id, ann_id)`` frames, split by scene, test scenes left out.
+
+        Raises:
+            ValueError: no labelled frame outside the test scenes.
+        """
+        data = self.config.data
+        frames = list_graspness_frames(data.root, data.camera)
+        if data.test_scenes_from is not None:
+            frames = [f for f in frames if f[0] < data.test_scenes_from]
+        if not frames:
+            raise ValueError(
+                f"no frames with graspness labels under {data.root} (camera {data.camera!r}, "
+                f"test scenes >= {data.test_scenes_from} left out); "
+                f"run `grasplab label graspness --root {data.root}` first"
+            )
+        train, val = split_frames(frames, data.val_fraction, data.val_scenes)
+        if data.max_frames is not None:
+            train = train[: data.max_frames]
+        return train, val
 
     def build_model(self) -> nn.Module:
         """The config's GSNet (initialised from torch's RNG; the Trainer scopes and seeds it)."""
@@ -129,15 +164,7 @@ class GraspTask(TaskBase):
     def datasets(self) -> tuple[GraspFrameDataset, GraspFrameDataset]:
         """(training, validation) datasets split by scene."""
         data, spec = self.config.data, self.config.model
-        frames = list_graspness_frames(data.root, data.camera)
-        if not frames:
-            raise ValueError(
-                f"no frames with graspness labels under {data.root} (camera {data.camera!r}); "
-                f"run `grasplab label graspness --root {data.root}` first"
-            )
-        train, val = split_frames(frames, data.val_fraction, data.val_scenes)
-        if data.max_frames is not None:
-            train = train[: data.max_frames]
+        train, val = self.frame_split()
         augment = (
             GraspAugmentConfig(data.flip, data.max_rotation_deg, data.translation_xy, data.translation_z)
             if data.augment
@@ -185,7 +212,7 @@ class GraspTask(TaskBase):
         return terms.total, terms.as_floats()
 
     def validate(self, model: nn.Module, batches: Iterable[Any]) -> dict[str, float]:
-        """Mean loss and the proxies of the module docstring."""
+        """Mean loss and the proxies of the module docstring, then ``epoch_metrics`` if given."""
         sums = dict.fromkeys(
             ("loss", "objectness_acc", "graspness_mae", "seed_labelled", "score_mae", "success"), 0.0
         )
@@ -197,11 +224,15 @@ class GraspTask(TaskBase):
             for name, value in _proxies(outputs, targets).items():
                 sums[name] += value * size
             count += size
-        return {k: v / max(count, 1) for k, v in sums.items()}
+        metrics = {k: v / max(count, 1) for k, v in sums.items()}
+        if self.epoch_metrics is not None:
+            metrics.update({k: float(v) for k, v in self.epoch_metrics(model).items()})
+        return metrics
 
     def rank(self, metrics: Mapping[str, float]) -> tuple[float, ...]:
-        """Higher success, then lower loss."""
-        return (float(metrics["success"]), -float(metrics["loss"]))
+        """Higher AP (when validated), then higher success, then lower loss."""
+        key = (float(metrics["success"]), -float(metrics["loss"]))
+        return (float(metrics["ap"]), *key) if "ap" in metrics else key
 
 
 def _proxies(outputs: dict[str, torch.Tensor], targets: dict[str, torch.Tensor]) -> dict[str, float]:
