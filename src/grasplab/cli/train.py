@@ -9,13 +9,16 @@
   on CPU, NCCL with ``--device cuda``; ``optim.batch_size`` is the global batch; rank 0 writes).
 - ``grasplab train export-onnx --weights CKPT --out model.onnx`` exports a trained pixel network
   to ONNX (with the ``.json`` spec beside it) for ``grasplab detect --method pixel --weights
-  model.onnx``, run by onnxruntime (extra ``grasplab[onnx]``).
+  model.onnx``, run by onnxruntime (extra ``grasplab[onnx]``); a GSNet checkpoint (family
+  "gsnet") becomes three graphs, ``model.onnx`` (backbone), ``model.view.onnx`` and
+  ``model.operation.onnx`` (:mod:`grasplab.detection.gsnet_onnx`), for ``--method gsnet``.
 """
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -77,11 +80,15 @@ def pixel(
 
 @train_app.command("export-onnx")
 def export_onnx_command(
-    weights: Path = typer.Option(..., "--weights", help="Pixel-network checkpoint (.safetensors)."),
-    out: Path = typer.Option(..., "--out", help="ONNX file to write (a .json spec goes beside it)."),
-    size: int = typer.Option(320, "--size", help="Side of the example input (any size runs later)."),
+    weights: Path = typer.Option(
+        ..., "--weights", help="Pixel or GSNet checkpoint (.safetensors)."),
+    out: Path = typer.Option(
+        ..., "--out", help="ONNX file to write (a .json spec goes beside it; a GSNet also writes "
+        "<name>.view.onnx and <name>.operation.onnx)."),
+    size: int = typer.Option(
+        320, "--size", help="Side of the pixel network's example input (any size runs later)."),
 ) -> None:
-    """Export a trained pixel network to ONNX for onnxruntime."""
+    """Export a trained pixel network or GSNet to ONNX for onnxruntime."""
     from grasplab._optional import MissingExtraError
     from grasplab.detection.pixel_detector import export_onnx
     from grasplab.runtime.checks import check_output_file, check_weights_file
@@ -100,10 +107,29 @@ def export_onnx_command(
                              ".safetensors checkpoint")
         checkpoint = load_checkpoint(weights)
         out.parent.mkdir(parents=True, exist_ok=True)
-        path = export_onnx(checkpoint.model, out, size, size, data=checkpoint.config.get("data"))
+        if checkpoint.family == "gsnet":
+            written = _export_gsnet(checkpoint, out)
+        elif checkpoint.family == "pixel":
+            path = export_onnx(checkpoint.model, out, size, size, data=checkpoint.config.get("data"))
+            written = [path, path.with_suffix(".json")]
+        else:
+            raise ValueError(f"--weights {weights}: ONNX export supports pixel and gsnet networks, "
+                             f"not {checkpoint.family!r}")
     except (ValueError, FileNotFoundError, MissingExtraError) as exc:
         raise fail(str(exc)) from exc
-    console.print(f"wrote {path} and {path.with_suffix('.json')}")
+    console.print("wrote " + ", ".join(str(p) for p in written))
+
+
+def _export_gsnet(checkpoint: Any, out: Path) -> list[Path]:
+    """Export a GSNet checkpoint as its three graphs and spec beside ``out`` (the files written)."""
+    from grasplab.detection.gsnet_onnx import export_gsnet_onnx, gsnet_onnx_paths
+    from grasplab.runtime.checks import check_output_file
+
+    files = gsnet_onnx_paths(out)
+    for name, path in files.items():
+        check_output_file(path, f"--out (its {name} file)")
+    export_gsnet_onnx(checkpoint.model, out, data=checkpoint.config.get("data"))
+    return list(files.values())
 
 
 def register(app: typer.Typer) -> None:
@@ -111,4 +137,5 @@ def register(app: typer.Typer) -> None:
     from grasplab.cli.train_grasp import add_grasp_command
 
     add_grasp_command(train_app)
+    __import__("grasplab.cli.train_association").cli.train_association.add_association_commands(train_app)
     app.add_typer(train_app, name="train")

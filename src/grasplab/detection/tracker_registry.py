@@ -3,7 +3,8 @@
 The detector registry's sibling, with its registration rules and option handling
 (``check_registration``, ``resolve_options`` of :mod:`grasplab.detection.registry`); a tracker
 is built around a detector from that registry. Built in: ``nearest`` (the
-nearest-grasp heuristic) and ``oracle`` (true object poses, a ceiling).
+nearest-grasp heuristic), ``oracle`` (true object poses, a ceiling) and ``learned`` (AnyGrasp's
+association head on GSNet features, :mod:`grasplab.detection.learned_tracker`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from grasplab.detection.protocol import Detector
 from grasplab.detection.registry import check_registration, resolve_options
 
 __all__ = [
+    "LearnedTrackerOptions",
     "TrackerEntry",
     "TrackerOptions",
     "available_trackers",
@@ -56,6 +58,28 @@ class TrackerOptions:
     config: Any = None
     length_scale: float = 0.1
     gamma: float = 0.1
+
+
+@dataclass(frozen=True)
+class LearnedTrackerOptions:
+    """Options of the ``learned`` tracker (:mod:`grasplab.detection.learned_tracker`).
+
+    Attributes:
+        weights: the association checkpoint (``grasplab train association``); required.
+        gsnet_weights: the GSNet checkpoint of the features (None: the one the association
+            head was trained on, from its checkpoint's config).
+        config: a ``TrackerConfig`` (None: the learned tracker's defaults).
+        min_similarity: overrides ``config.min_similarity`` when set.
+        num_points: points per frame for the GSNet (None: from the training config, else 4096).
+        device: torch device.
+    """
+
+    weights: str | None = None
+    gsnet_weights: str | None = None
+    config: Any = None
+    min_similarity: float | None = None
+    num_points: int | None = None
+    device: str = "cpu"
 
 
 _TRACKERS: dict[str, TrackerEntry] = {}
@@ -104,3 +128,13 @@ register_tracker("nearest", _build_nearest_tracker, TrackerOptions,
 register_tracker("oracle", _build_oracle_tracker, TrackerOptions,
                  "same-grasp distance in each object's frame from true poses (a ceiling)",
                  scene_aware=True)
+
+
+def _build_learned_tracker(detector: Detector | None, options: LearnedTrackerOptions) -> Any:
+    from grasplab.detection.learned_tracker import build_learned_tracker
+
+    return build_learned_tracker(detector, options)
+
+
+register_tracker("learned", _build_learned_tracker, LearnedTrackerOptions,
+                 "learned association: cosine of AnyGrasp's grasp features on a GSNet (weights=)")

@@ -1,6 +1,7 @@
 """Models: ``nn.Module`` backbones and heads of grasplab detectors, built by family from one registry."""
 
 from grasplab.models.affga import AFFGABackbone, HybridAtrousPyramid, TaskAttentionDecoder
+from grasplab.models.grasp_association import AssociationSpec, GraspAssociationNet
 from grasplab.models.graspnet_baseline import GraspNetBaseline, GraspNetBaselineSpec
 from grasplab.models.gsnet import GSNet, GSNetSpec, build_gsnet
 from grasplab.models.pixel_backbones import GGCNN2Backbone, GRConvNetBackbone, ResidualBlock
@@ -28,9 +29,11 @@ from grasplab.models.tactile_encoders import TactileNet, TactileNetSpec
 __all__ = [
     "PIXEL_BACKBONES",
     "AFFGABackbone",
+    "AssociationSpec",
     "GGCNN2Backbone",
     "GSNet",
     "GSNetSpec",
+    "GraspAssociationNet",
     "GraspNetBaseline",
     "GraspNetBaselineSpec",
     "GRConvNetBackbone",
