@@ -137,8 +137,8 @@ def _error_line(result: object) -> str:
         ("missing_file", "depth file not found"),
         ("colour_as_depth", "expected a 16-bit single-channel depth PNG"),
         ("bad_method", "--method 'nope' is unknown"),
-        ("scene_aware_method", "--method 'oracle' is unknown; expected one of ['analytic', 'pixel', "
-                               "'random']"),
+        ("scene_aware_method", "--method 'oracle' is unknown; expected one of ['analytic', 'gsnet', "
+                               "'pixel', 'random']"),
     ],
 )
 def test_bad_input_exits_with_one_clear_line(frame: dict[str, Path], tmp_path: Path, case: str,

@@ -54,17 +54,22 @@ def _detector(method: str, top_k: int, seed: int, weights: Path | None = None, d
     accepted = {f.name for f in dataclasses.fields(detector_entry(method).options_type)}
     given = {"seed": seed, "weights": weights, "device": device,
              "max_grasps": top_k, "num_grasps": top_k}  # the grasp count under either name
-    if method == "pixel":
-        _check_pixel_weights(weights)
+    if method in ("pixel", "gsnet"):
+        _check_learned_weights(method, weights)
     return build_detector(method, {k: v for k, v in given.items() if k in accepted})
 
 
-def _check_pixel_weights(weights: Path | None) -> None:
-    from grasplab.detection.shipped import shipped_pixel_weights
+def _check_learned_weights(method: str, weights: Path | None) -> None:
+    """The weights of a learned ``--method`` exist and are safetensors or ONNX (else InputError)."""
+    from grasplab.detection.gsnet_options import GSNET_TRAIN_HINT
+    from grasplab.detection.shipped import shipped_gsnet_weights, shipped_pixel_weights
 
-    path = weights if weights is not None else shipped_pixel_weights()
+    path = weights if weights is not None else (
+        shipped_pixel_weights() if method == "pixel" else shipped_gsnet_weights())
     if path is None:
-        raise InputError("--method pixel needs --weights: no pixel model is shipped with this install")
+        hint = f"; {GSNET_TRAIN_HINT}" if method == "gsnet" else ""
+        raise InputError(f"--method {method} needs --weights: no {method} model is shipped with "
+                         f"this install{hint}")
     if not Path(path).is_file():
         raise InputError(f"--weights {path}: no such file")
     check_weights_file(path)
@@ -138,7 +143,8 @@ def register(app: typer.Typer) -> None:
             "analytic", "--method",
             help=f"Detector: {', '.join(available_detectors(scene_aware=False))}."),
         weights: Path | None = typer.Option(
-            None, "--weights", help="Pixel-detector checkpoint (.safetensors or .onnx); default: shipped."),
+            None, "--weights", help="Checkpoint of a learned --method (pixel, gsnet): .safetensors "
+            "or .onnx; default: the shipped model."),
         device: str = typer.Option("cpu", "--device", help="Torch device of learned detectors: cpu or cuda."),
         top_k: int = typer.Option(50, "--top-k", min=1, help="Keep the best k grasps."),
         seed: int = typer.Option(0, "--seed", min=0, help="Random seed of the detector."),

@@ -5,7 +5,7 @@
   by score descending); :class:`SceneAwareDetector` adds ``bind(state)`` (a :class:`SceneState`
   of a simulated scene) for the oracles;
 - :func:`build_detector`, :func:`available_detectors`, :func:`register_detector`: every detector
-  (analytic, pixel, random, oracle, pixel-oracle, ...) built by name with its options;
+  (analytic, pixel, gsnet, random, oracle, pixel-oracle, ...) built by name with its options;
 - :class:`AnalyticDetector`: a GPD-style sample-and-evaluate detector (numpy only);
 - where grasp points may go: :func:`find_support` (table, bin floor and walls found in the
   frame), :class:`SupportWorkspace`, a user's mask or camera-frame :class:`WorkspaceBox`

@@ -9,8 +9,9 @@ demo and the benchmarks build detectors only through :func:`build_detector`::
 
 Built in: ``analytic`` (:class:`~grasplab.detection.AnalyticDetector`), ``pixel`` (the PLGP
 pixel network, shipped weights by default), ``random`` (a lower reference), ``oracle`` (the
-analytic labels of the bound scene, an upper reference) and ``pixel-oracle`` (the pixel labels
-of the bound scene decoded like network output). Later stages add theirs with
+analytic labels of the bound scene, an upper reference), ``pixel-oracle`` (the pixel labels
+of the bound scene decoded like network output) and ``gsnet`` (the learned 6-DoF graspness
+network with AnyGrasp's post-processing, ``GSNetOptions``). Later stages add theirs with
 :func:`register_detector`. Builders import their detector lazily, so importing this module needs
 neither torch nor a simulator. ``tray_workspace=True`` wraps a detector in
 :class:`~grasplab.detection.TrayWorkspace` (grasp only above the tray floor, as a user who knows
@@ -25,11 +26,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from grasplab.detection.gsnet_options import GSNetOptions, build_gsnet_detector
 from grasplab.detection.protocol import Detector
 
 __all__ = [
     "AnalyticOptions",
     "DetectorEntry",
+    "GSNetOptions",
     "OracleOptions",
     "PixelOptions",
     "PixelOracleOptions",
@@ -318,6 +321,9 @@ register_detector("analytic", _build_analytic, AnalyticOptions,
                   "GPD-style sample-and-evaluate 6-DoF detector on the depth image (numpy only)")
 register_detector("pixel", _build_pixel, PixelOptions,
                   "PLGP pixel-level network (shipped GG-CNN2 CPU variant unless weights are given)")
+register_detector("gsnet", build_gsnet_detector, GSNetOptions,
+                  "GSNet / AnyGrasp 6-DoF graspness network with AnyGrasp post-processing "
+                  "(shipped weights unless weights are given)")
 register_detector("random", _build_random, RandomOptions,
                   "random grasps at observed points, top-down-ish (a lower reference)")
 register_detector("oracle", _build_oracle, OracleOptions,
