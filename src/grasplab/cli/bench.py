@@ -194,4 +194,5 @@ def labels(
 def register(app: typer.Typer) -> None:
     """Add the ``bench`` sub-command group to the ``grasplab`` app."""
     __import__("grasplab.cli.bench_dynamic").cli.bench_dynamic.add_dynamic_command(bench_app)
+    __import__("grasplab.cli.bench_tracking").cli.bench_tracking.add_tracking_command(bench_app)
     app.add_typer(bench_app, name="bench")

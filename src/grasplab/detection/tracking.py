@@ -236,10 +236,11 @@ class TrackerBase(ABC):
             self._targets[int(ids[best])] = make_pose_filter(self.config.smoothing)
         rows: list[int] = []
         lost: list[int] = []
-        for tid in list(self._targets):
-            row = self._target_row(tid, ids, current)
-            pose_filter = self._targets.pop(tid)
-            self._target_features.pop(tid, None)
+        # re-keyed from snapshots: a target may continue under the id another target had
+        old_targets, old_features = self._targets, self._target_features
+        self._targets, self._target_features = {}, {}
+        for tid, pose_filter in old_targets.items():
+            row = self._target_row(tid, ids, current, old_features.get(tid))
             if row is None or row in rows:
                 lost.append(tid)
                 continue
@@ -257,11 +258,11 @@ class TrackerBase(ABC):
         kept = {i: f for i, f in self._targets.items() if i in wanted}
         self._targets = {i: kept.get(i) or make_pose_filter(self.config.smoothing) for i in wanted}
 
-    def _target_row(self, tid: int, ids: np.ndarray, current: np.ndarray) -> int | None:
+    def _target_row(self, tid: int, ids: np.ndarray, current: np.ndarray,
+                    last: np.ndarray | None) -> int | None:
         here = np.flatnonzero(ids == tid)
         if len(here):
             return int(here[0])
-        last = self._target_features.get(tid)
         if last is None or not len(current):
             return None
         sim = self.similarity(last[None], current)[0]
