@@ -1,9 +1,10 @@
-"""GSNet / AnyGrasp network cost on a CPU: forward time per 640x480 frame, parameters, training step.
+"""GSNet / AnyGrasp cost on a CPU: forward time per frame, parameters, training step, whole detector.
 
 Run: ``python benchmarks/bench_gsnet_latency.py [--repeats 3] [--quick]`` (one thread, seeded).
 Writes ``benchmarks/results/gsnet_latency.json`` and prints a Markdown table.
 
-The frame is synthetic and fixed: a 640x480 RealSense-preset depth image of a table at 0.6 m with
+The frame is synthetic and fixed: a 1280x720 RealSense-preset depth image (the preset's size;
+earlier notes called it 640x480) of a table at 0.6 m with
 eight boxes on it, back-projected and thinned to one point per 5 mm voxel (as the graspness
 labels and the detector do), then N points drawn. Per (backbone, size) it times, on one thread
 (``torch.set_num_threads(1)``), untrained weights (the cost does not depend on them):
@@ -14,6 +15,13 @@ labels and the detector do), then N points drawn. Per (backbone, size) it times,
 - **train step**: forward with the training path (seeds, views drawn from synthetic view
   targets), all loss terms, backward and an Adam step, batch 4 frames, median;
 - **params**: trainable parameters.
+
+With ``--weights CKPT`` (a GSNet ``.safetensors`` checkpoint or its ``.onnx`` export) it times
+instead the whole ``gsnet`` detector (:class:`grasplab.detection.gsnet_detector.GSNetDetector`,
+default options) on the same scene seen by a 640x480 camera (:data:`DETECTOR_CAMERA`), one
+thread: the network (point draw, the three stages with seeds and cylinder query, decoding) and
+the post-processing (NMS, top 100, centring, collision check against the 3 mm cloud, top 50) apart, median of ``--repeats``; the row goes to
+the ``detector`` entry of the same JSON (the other rows are kept).
 
 Sizes: ``cpu`` = ``configs/grasp/gsnet_cpu.yaml`` / ``gsnet_pointnet2_cpu.yaml`` (128-d, 256
 seeds, 4096 points); ``paper`` = GSNet's widths (512-d, 1024 seeds, 20 k points; the point
@@ -39,7 +47,7 @@ from typing import Any  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from grasplab.core.camera import depth_to_points, intrinsics_preset  # noqa: E402
+from grasplab.core.camera import CameraIntrinsics, depth_to_points, intrinsics_preset  # noqa: E402
 from grasplab.data.grasp_dataset import organised_image  # noqa: E402
 from grasplab.labels.graspness_frame import voxel_downsample  # noqa: E402
 from grasplab.models.gsnet import GSNetSpec, build_gsnet  # noqa: E402
@@ -49,11 +57,17 @@ from grasplab.training.grasp_losses import GraspLossWeights, gsnet_losses  # noq
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "results" / "gsnet_latency.json"
 SEED = 0
+#: a 640x480 RealSense-like camera (the detector timing frame)
+DETECTOR_CAMERA = CameraIntrinsics(615.0, 615.0, 319.5, 239.5, 640, 480)
 
 
-def synthetic_frame(rng: np.random.Generator) -> tuple[np.ndarray, Any]:
-    """A 640x480 depth image (metres) of a table at 0.6 m with eight boxes, and the intrinsics."""
-    cam = intrinsics_preset("realsense")
+def synthetic_frame(rng: np.random.Generator, cam: Any = None) -> tuple[np.ndarray, Any]:
+    """A depth image (metres) of a table at 0.6 m with eight boxes, and the intrinsics.
+
+    The camera defaults to the RealSense preset (1280x720); the detector rows use
+    :data:`DETECTOR_CAMERA` (640x480).
+    """
+    cam = intrinsics_preset("realsense") if cam is None else cam
     depth = np.full((cam.height, cam.width), 0.6, np.float32)
     for _ in range(8):
         u, v = rng.integers(100, cam.width - 100), rng.integers(80, cam.height - 80)
@@ -153,6 +167,56 @@ def train_step_ms(
     return 1000 * wall, 1000 * cpu
 
 
+def detector_latency(weights: Path, repeats: int) -> dict[str, Any]:
+    """Median CPU / wall ms of the gsnet detector on a 640x480 frame, network and post-processing apart."""
+    from grasplab.detection import Observation
+    from grasplab.detection.gsnet_detector import GSNetDetector
+    from grasplab.detection.postprocess import postprocess
+
+    depth, cam = synthetic_frame(np.random.default_rng(SEED), DETECTOR_CAMERA)
+    observation = Observation(depth, cam)
+    source: Any = weights
+    if weights.suffix == ".onnx":
+        from grasplab.detection.gsnet_onnx import OnnxStages
+
+        source = OnnxStages(weights, threads=1)
+    detector = GSNetDetector(source)
+    raw = detector.raw_grasps(detector.network_outputs(observation) or {})
+
+    def network() -> None:
+        outputs = detector.network_outputs(observation)
+        assert outputs is not None
+        detector.raw_grasps(outputs)
+
+    net_wall, net_cpu = _median_time(network, repeats)
+    post_wall, post_cpu = _median_time(lambda: postprocess(raw, observation, detector.postprocess), repeats)
+    all_wall, all_cpu = _median_time(lambda: detector.detect(observation), repeats)
+    return {
+        "weights": str(weights),
+        "frame": f"{cam.width}x{cam.height}",
+        "backend": "onnxruntime" if weights.suffix == ".onnx" else "torch",
+        "points": detector.num_points,
+        "seeds": detector.spec.num_seeds,
+        "image_downsample": detector.downsample,
+        "raw_grasps": len(raw),
+        "grasps": len(detector.detect(observation)),
+        "network_cpu_ms": 1000 * net_cpu,
+        "network_wall_ms": 1000 * net_wall,
+        "postprocess_cpu_ms": 1000 * post_cpu,
+        "postprocess_wall_ms": 1000 * post_wall,
+        "detect_cpu_ms": 1000 * all_cpu,
+        "detect_wall_ms": 1000 * all_wall,
+    }
+
+
+def write_detector_row(path: Path, row: dict[str, Any], command: str) -> None:
+    """Put the detector row into the JSON at ``path``, keeping its other entries."""
+    stored = json.loads(path.read_text()) if path.is_file() else {}
+    stored["detector"] = {**row, "threads": 1, "torch": torch.__version__, "command": command}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(stored, indent=2) + "\n")
+
+
 def specs() -> dict[str, tuple[GSNetSpec, int, int]]:
     """name -> (spec, points per frame, image downsampling)."""
     cpu = load_grasp_train_config(ROOT / "configs" / "grasp" / "gsnet_cpu.yaml")
@@ -173,8 +237,18 @@ def main() -> None:
         "--quick", action="store_true", help="CPU sizes only, no training steps at paper size"
     )
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument(
+        "--weights", type=Path, default=None, help="time the whole gsnet detector with these weights"
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
+    if args.weights is not None:
+        timed = detector_latency(args.weights, args.repeats)
+        command = (f"python benchmarks/bench_gsnet_latency.py --weights {args.weights} "
+                   f"--repeats {args.repeats}")
+        write_detector_row(args.out, timed, command)
+        print(json.dumps(timed, indent=2))
+        return
     rows = []
     for name, (spec, num_points, downsample) in specs().items():
         if args.quick and name.endswith("paper"):

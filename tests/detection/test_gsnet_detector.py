@@ -12,7 +12,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from conftest import Scene  # noqa: E402
-from grasplab.core import GripperModel  # noqa: E402
+from grasplab.core import GripperModel, depth_to_points  # noqa: E402
 from grasplab.data.grasp_dataset import frame_inputs  # noqa: E402
 from grasplab.detection import Observation, TrayWorkspace, build_detector, center_grasps, nms  # noqa: E402
 from grasplab.detection.cloud import voxel_downsample  # noqa: E402
@@ -52,8 +52,12 @@ def obs(box_scene: Scene) -> Observation:
     return Observation(box_scene.depth, box_scene.intrinsics, T_world_cam=box_scene.T_world_cam)
 
 
-def _cloud(observation: Observation) -> np.ndarray:
-    return voxel_downsample(observation.points(), 0.003)[0]  # what post-processing checks against
+def _cloud(observation: Observation, stride: int = 2) -> np.ndarray:
+    """What post-processing checks against: every ``stride``-th pixel, 3 mm voxels."""
+    select = np.zeros(observation.shape, dtype=bool)
+    select[::stride, ::stride] = True
+    points, _ = depth_to_points(observation.depth, observation.intrinsics, select & observation.valid)
+    return voxel_downsample(points, 0.003)[0]
 
 
 def test_registry_entry_builds_the_detector(weights: Path) -> None:
@@ -198,7 +202,7 @@ def test_bad_weights_are_clear_errors(weights: Path, tmp_path: Path, monkeypatch
 
 def test_bad_options_and_inputs(weights: Path, box_scene: Scene) -> None:
     for bad in ({"num_points": 0}, {"num_grasps": 0}, {"device": "gpu"}, {"width_scale": 0.0},
-                {"workspace_min": (0.0, 1.0)}, {"collision_top_n": -1}):
+                {"workspace_min": (0.0, 1.0)}, {"collision_top_n": -1}, {"cloud_stride": 0}):
         with pytest.raises(ValueError):
             GSNetOptions(**bad)  # type: ignore[arg-type]
     if not torch.cuda.is_available():
@@ -209,6 +213,8 @@ def test_bad_options_and_inputs(weights: Path, box_scene: Scene) -> None:
         rgb_net.detect(Observation(box_scene.depth, box_scene.intrinsics))
     with pytest.raises(ValueError, match="expected a GSNet"):
         GSNetDetector(torch.nn.Linear(2, 2))
+    with pytest.raises(ValueError, match="expected weights, a GSNet or GSNet stages"):
+        GSNetDetector(42)  # type: ignore[arg-type]
 
 
 def test_shipped_gsnet_weights_lookup(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from test_gsnet_detector import TINY, tiny_gsnet  # noqa: E402
 from conftest import Scene  # noqa: E402
 from grasplab.detection import Observation, build_detector  # noqa: E402
 from grasplab.detection.gsnet_detect import TorchStages, run_gsnet_stages  # noqa: E402
+from grasplab.detection.gsnet_detector import GSNetDetector  # noqa: E402
 from grasplab.detection.gsnet_onnx import OnnxStages, export_gsnet_onnx, gsnet_onnx_paths  # noqa: E402
 from grasplab.training.checkpoints import save_checkpoint  # noqa: E402
 
@@ -57,6 +58,8 @@ def test_onnx_detector_gives_the_torch_grasps(exported: tuple[Path, Path], box_s
     obs = Observation(box_scene.depth, box_scene.intrinsics)
     torch_found = build_detector("gsnet", weights=weights).detect_with_features(obs)  # type: ignore[attr-defined]
     onnx_found = build_detector("gsnet", weights=onnx_path).detect_with_features(obs)  # type: ignore[attr-defined]
+    one_thread = GSNetDetector(OnnxStages(onnx_path, threads=1)).detect(obs)  # data from the spec
+    np.testing.assert_array_equal(one_thread.array, onnx_found.grasps.array)
     assert len(torch_found.grasps) > 0
     np.testing.assert_allclose(onnx_found.grasps.array, torch_found.grasps.array, atol=1e-4)
     np.testing.assert_array_equal(onnx_found.point_index, torch_found.point_index)

@@ -17,8 +17,8 @@ draw every call: a frame gives the same grasps every time); the network runs sta
 (:func:`grasplab.detection.postprocess.postprocess`), each step switchable in
 :class:`~grasplab.detection.gsnet_options.GSNetOptions`: workspace box and approach angle
 (off by default), pose NMS (3 cm, 30°, on), the best ``collision_top_n`` (100) kept, gripper
-centring (on), collision check of the gripper boxes against the whole observed cloud (3 mm
-voxels, on), the best ``num_grasps`` (50) returned.
+centring (on), collision check of the gripper boxes against the whole observed cloud (every
+second pixel in u and v, 3 mm voxels; on), the best ``num_grasps`` (50) returned.
 
 Features for the tracker (no second forward pass): :meth:`GSNetDetector.detect_with_features`
 returns, aligned with the grasp rows, the seed's backbone feature (K, F), its grasp feature
@@ -49,6 +49,7 @@ from grasplab.detection.gsnet_detect import GSNetStages, TorchStages, run_gsnet_
 from grasplab.detection.gsnet_options import GSNET_TRAIN_HINT, GSNetOptions  # noqa: E402
 from grasplab.detection.observation import Observation  # noqa: E402
 from grasplab.detection.postprocess import PostProcessConfig, postprocess  # noqa: E402
+from grasplab.models.gsnet import GSNetSpec  # noqa: E402
 from grasplab.runtime.checks import check_weights_file  # noqa: E402
 from grasplab.training.checkpoints import load_checkpoint, read_checkpoint_header  # noqa: E402
 
@@ -121,7 +122,7 @@ def postprocess_config(options: GSNetOptions) -> PostProcessConfig:
         max_angle=options.max_approach_angle,
         nms_translation=0.03 if options.nms else None, nms_rotation=float(np.pi / 6),
         top_n=options.collision_top_n, center=options.center, collision=options.collision,
-        top_k=options.num_grasps,
+        top_k=options.num_grasps, cloud_pixel_stride=options.cloud_stride,
     )
 
 
@@ -129,8 +130,9 @@ class GSNetDetector:
     """The GSNet / AnyGrasp detector (a :class:`~grasplab.detection.protocol.Detector`).
 
     Args:
-        source: a checkpoint or ONNX path, or a GSNet module; None: ``options.model``, else
-            ``options.weights``, else the shipped model.
+        source: a checkpoint or ONNX path, a GSNet module or ready network stages (e.g. an
+            :class:`~grasplab.detection.gsnet_onnx.OnnxStages` on one thread); None:
+            ``options.model``, else ``options.weights``, else the shipped model.
         options: detector options (default :class:`GSNetOptions`).
 
     Raises:
@@ -139,7 +141,9 @@ class GSNetDetector:
     """
 
     def __init__(
-        self, source: Path | str | nn.Module | None = None, options: GSNetOptions | None = None
+        self,
+        source: Path | str | nn.Module | GSNetStages | None = None,
+        options: GSNetOptions | None = None,
     ) -> None:
         self.options = options or GSNetOptions()
         if source is None:
@@ -151,11 +155,16 @@ class GSNetDetector:
             if source is None:
                 raise _no_weights()
         data: dict[str, Any] = {}
+        self.stages: GSNetStages
         if isinstance(source, nn.Module):
             _check_device(self.options.device)
-            self.stages: GSNetStages = TorchStages(source.to(self.options.device).train(False))
-        else:
+            self.stages = TorchStages(source.to(self.options.device).train(False))
+        elif isinstance(source, str | Path):
             self.stages, data = load_gsnet_stages(source, self.options.device)
+        elif isinstance(getattr(source, "spec", None), GSNetSpec):
+            self.stages, data = source, dict(getattr(source, "data", {}))
+        else:
+            raise ValueError(f"expected weights, a GSNet or GSNet stages, got {type(source).__name__}")
         self.spec = self.stages.spec
         num = self.options.num_points
         self.num_points = int(num if num is not None else data.get("num_points", DEFAULT_NUM_POINTS))
