@@ -20,8 +20,9 @@ With ``--weights CKPT`` (a GSNet ``.safetensors`` checkpoint or its ``.onnx`` ex
 instead the whole ``gsnet`` detector (:class:`grasplab.detection.gsnet_detector.GSNetDetector`,
 default options) on the same scene seen by a 640x480 camera (:data:`DETECTOR_CAMERA`), one
 thread: the network (point draw, the three stages with seeds and cylinder query, decoding) and
-the post-processing (NMS, top 100, centring, collision check against the 3 mm cloud, top 50) apart, median of ``--repeats``; the row goes to
-the ``detector`` entry of the same JSON (the other rows are kept).
+the post-processing (NMS, top 100, centring, collision check against the 3 mm cloud, top 50)
+apart, median of ``--repeats``; the row goes to the ``detector`` entry of the same JSON (the other
+rows are kept).
 
 Sizes: ``cpu`` = ``configs/grasp/gsnet_cpu.yaml`` / ``gsnet_pointnet2_cpu.yaml`` (128-d, 256
 seeds, 4096 points); ``paper`` = GSNet's widths (512-d, 1024 seeds, 20 k points; the point
