@@ -16,7 +16,8 @@ labels and the detector do), then N points drawn. Per (backbone, size) it times,
   targets), all loss terms, backward and an Adam step, batch 4 frames, median;
 - **params**: trainable parameters.
 
-With ``--weights CKPT`` (a GSNet ``.safetensors`` checkpoint or its ``.onnx`` export) it times
+With ``--weights CKPT`` (a GSNet ``.safetensors`` checkpoint or its ``.onnx`` export; the word
+``untrained`` for the seeded, untrained ``gsnet_cpu.yaml`` network) it times
 instead the whole ``gsnet`` detector (:class:`grasplab.detection.gsnet_detector.GSNetDetector`,
 default options) on the same scene seen by a 640x480 camera (:data:`DETECTOR_CAMERA`), one
 thread: the network (point draw, the three stages with seeds and cylinder query, decoding) and
@@ -177,7 +178,11 @@ def detector_latency(weights: Path, repeats: int) -> dict[str, Any]:
     depth, cam = synthetic_frame(np.random.default_rng(SEED), DETECTOR_CAMERA)
     observation = Observation(depth, cam)
     source: Any = weights
-    if weights.suffix == ".onnx":
+    if str(weights) == "untrained":
+        cpu = load_grasp_train_config(ROOT / "configs" / "grasp" / "gsnet_cpu.yaml")
+        torch.manual_seed(SEED)
+        source = build_gsnet(cpu.model)  # num_points 4096 and image 1/2: the detector's defaults
+    elif weights.suffix == ".onnx":
         from grasplab.detection.gsnet_onnx import OnnxStages
 
         source = OnnxStages(weights, threads=1)
@@ -196,6 +201,8 @@ def detector_latency(weights: Path, repeats: int) -> dict[str, Any]:
         "weights": str(weights),
         "frame": f"{cam.width}x{cam.height}",
         "backend": "onnxruntime" if weights.suffix == ".onnx" else "torch",
+        "note": "untrained weights: widths near 0, so no grasp survives the collision check"
+        if str(weights) == "untrained" else "",
         "points": detector.num_points,
         "seeds": detector.spec.num_seeds,
         "image_downsample": detector.downsample,

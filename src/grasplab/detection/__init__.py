@@ -5,7 +5,8 @@
   by score descending); :class:`SceneAwareDetector` adds ``bind(state)`` (a :class:`SceneState`
   of a simulated scene) for the oracles;
 - :func:`build_detector`, :func:`available_detectors`, :func:`register_detector`: every detector
-  (analytic, pixel, gsnet, random, oracle, pixel-oracle, ...) built by name with its options;
+  (analytic, pixel, gsnet, random, oracle, pixel-oracle, ...) built by name with its options
+  (:class:`GSNetOptions` for ``gsnet``: the learned 6-DoF detector with AnyGrasp post-processing);
 - :class:`AnalyticDetector`: a GPD-style sample-and-evaluate detector (numpy only);
 - where grasp points may go: :func:`find_support` (table, bin floor and walls found in the
   frame), :class:`SupportWorkspace`, a user's mask or camera-frame :class:`WorkspaceBox`
@@ -16,6 +17,7 @@
 
 from grasplab.detection.analytic import AnalyticDetector, AnalyticDetectorConfig
 from grasplab.detection.cloud import estimate_normals, fit_plane, voxel_downsample
+from grasplab.detection.gsnet_options import GSNetOptions
 from grasplab.detection.hand_search import HandSearchParams, HandSearchResult, search_hands
 from grasplab.detection.masking import SupportWorkspace, WorkspaceBox, restrict_observation
 from grasplab.detection.observation import Observation
@@ -46,6 +48,7 @@ __all__ = [
     "AnalyticDetector",
     "AnalyticDetectorConfig",
     "Detector",
+    "GSNetOptions",
     "HandSearchParams",
     "HandSearchResult",
     "Observation",
