@@ -228,3 +228,13 @@ def test_shipped_gsnet_weights_lookup(monkeypatch: pytest.MonkeyPatch, tmp_path:
     assert shipped.shipped_gsnet_weights() == tmp_path / "assets" / "gsnet" / "a.safetensors"
     assert shipped.shipped_pixel_weights() is None
 
+
+
+def test_the_point_backbone_runs_the_same_pipeline(box_scene: Scene) -> None:
+    net = tiny_gsnet(backbone="pointnet2", pointnet_points=[64, 16], pointnet_radii=[0.05, 0.1],
+                     pointnet_neighbors=[8, 8], pointnet_width=8)
+    detector = GSNetDetector(net, GSNetOptions(num_points=512, **RAW))
+    grasps = detector.detect(Observation(box_scene.depth, box_scene.intrinsics))
+    expected = gsnet_grasps(net, box_scene.depth, box_scene.intrinsics, 512, 0, downsample=2)
+    assert len(grasps) == TINY["num_seeds"]
+    np.testing.assert_allclose(np.sort(grasps.array, axis=0), np.sort(expected.array, axis=0), atol=1e-9)
