@@ -115,6 +115,9 @@ class _Source:
     def describe(self, observation: Observation) -> DetectedFeatures:
         return self.frames.pop(0)
 
+    def detect(self, observation: Observation) -> GraspGroup:
+        return self.frames[0].grasps
+
 
 def test_learned_tracker_is_registered_and_loads_a_checkpoint(
     tmp_path: Path, rng: np.random.Generator
