@@ -87,3 +87,18 @@ def test_onnx_bad_inputs(exported: tuple[Path, Path], tmp_path: Path) -> None:
     lonely.with_suffix(".json").write_text(json.dumps(spec))
     with pytest.raises(ValueError, match="view graph .* is missing"):
         OnnxStages(lonely)
+
+
+@pytest.mark.slow  # torch.export takes about 40 s for the three graphs here
+def test_the_dynamo_exporter_gives_the_same_stages(tmp_path: Path) -> None:
+    path = export_gsnet_onnx(tiny_gsnet(), tmp_path / "d.onnx", data=DATA, exporter="dynamo")
+    gen = torch.Generator().manual_seed(2)
+    points = torch.rand(1, 300, 3, generator=gen) * 0.2 + torch.tensor([0.0, 0.0, 0.5])
+    pixels = torch.rand(1, 300, 2, generator=gen) * torch.tensor([40.0, 30.0])
+    image = torch.rand(1, 4, 31, 41, generator=gen)
+    expected = run_gsnet_stages(TorchStages(tiny_gsnet()), points, pixels, image)
+    out = run_gsnet_stages(OnnxStages(path), points, pixels, image)
+    for name, value in expected.items():
+        np.testing.assert_allclose(out[name].numpy(), value.numpy(), atol=1e-4, err_msg=name)
+    with pytest.raises(ValueError, match="exporter: expected one of"):
+        export_gsnet_onnx(tiny_gsnet(), tmp_path / "x.onnx", exporter="tf")
