@@ -1,8 +1,8 @@
 """``grasplab tactile generate``: the grasp-outcome tactile dataset (docs/tactile_dataset.md).
 
 ``grasplab tactile generate --trials N --out DS [--split seen] [--seed 0] [--workers K]
-[--engine local|ray] [--shard-size 64] [--image-width 80]`` runs grasp trials on single objects
-with Ta / Tb / Tc of both GelSight pads and writes ``DS/trials/shard_%05d.npz`` and
+[--engine local|ray] [--shard-size 64] [--image-width 80] [--version 1|2]`` runs grasp trials on
+single objects with Ta / Tb / Tc of both GelSight pads and writes ``DS/trials/shard_%05d.npz`` and
 ``DS/tactile_dataset.json``. Resumable: complete shards are skipped, failed shards make the
 command exit 1 and are retried by a rerun; a folder made with other settings is refused.
 """
@@ -27,17 +27,23 @@ def generate(
     shard_size: int = typer.Option(64, "--shard-size", help="Trials per shard (one object each)."),
     image_width: int = typer.Option(80, "--image-width",
                                     help="Stored image width (px); height keeps the pad's 4:3."),
+    version: int = typer.Option(1, "--version",
+                                help="Generator version: 1 (tactile_v1) or 2 (outcome visible "
+                                     "to the pads; docs/tactile_diagnosis.md)."),
 ) -> None:
     """Simulate grasp trials with GelSight Ta / Tb / Tc and write a tactile dataset."""
     from grasplab._optional import MissingExtraError
     from grasplab.runtime.jobs import JobBusyError, ShardResult
-    from grasplab.tactile.trials import TrialSettings
+    from grasplab.tactile.presets import dataset_settings
 
     if trials < 1 or shard_size < 1 or workers < 1:
         raise fail("--trials, --shard-size and --workers must be positive integers")
     if image_width < 8:
         raise fail(f"--image-width: expected at least 8 px, got {image_width}")
-    settings = TrialSettings(image_size=(image_width, int(round(image_width * 0.75))))
+    try:
+        settings = dataset_settings(version, (image_width, int(round(image_width * 0.75))))
+    except ValueError as exc:
+        raise fail(str(exc)) from exc
     from grasplab.tactile.generate import generate_dataset
 
     counts = {"done": 0, "skipped": 0, "failed": 0, "trials": 0, "success": 0}

@@ -204,6 +204,7 @@ def _write_dataset_manifest(root: Path, fingerprint: dict[str, Any], settings: T
         "image_size": list(settings.image_size),
         "settings": json.loads(json.dumps(fingerprint, default=str)),
         "fingerprint": digest.hexdigest(),
+        "generator_version": int(settings.version),
         "seed": fingerprint["seed"],
         "split": fingerprint["split"],
         "objects": sorted(order[:num_shards]) if num_shards <= len(order) else sorted(order),

@@ -42,7 +42,9 @@ from grasplab.tactile.optics import to_uint8
 from grasplab.tactile.pads import GelSightSensor
 
 __all__ = [
+    "GENERATOR_VERSIONS",
     "PARAM_NAMES",
+    "PARAM_NAMES_V2",
     "TrialParams",
     "TrialRecord",
     "TrialSettings",
@@ -59,6 +61,14 @@ __all__ = [
 #: Names of the per-trial parameters stored as ``param_<name>`` (dataset module docstring).
 PARAM_NAMES = ("mu", "mass", "force", "label_mu", "perturbed", "attempts", "object_rotation",
                "pads_touched")
+#: Parameters a generator of version 2 records as well: the object's centre of mass at rest in
+#: the grasp frame (m) and each pad's normal force at Tb (N).
+PARAM_NAMES_V2 = (*PARAM_NAMES, "com_x", "com_y", "com_z", "force_left", "force_right")
+#: Generator versions (``TrialSettings.version``); docs/tactile_dataset.md says what changed.
+GENERATOR_VERSIONS = (1, 2)
+#: Fields added after version 1, with the default that reproduces version 1: left out of
+#: :meth:`TrialSettings.to_dict` at that default so that version 1's fingerprint stays.
+_ADDED_AFTER_V1 = {"version": 1, "require_both_pads": False}
 
 
 def coarse_label_config() -> ObjectLabelConfig:
@@ -94,6 +104,9 @@ class TrialSettings:
             a grasp from above would put the fingertips into the tray floor.
         labels: the coarse label setting of the grasp pool.
         execution: the grasp trial (lift height, hold time ...).
+        version: generator version (:data:`GENERATOR_VERSIONS`); 2 also records
+            :data:`PARAM_NAMES_V2`.
+        require_both_pads: redraw (as ``require_imprint``) until both pads are pressed at Tb.
     """
 
     image_size: tuple[int, int] = (80, 60)
@@ -109,8 +122,13 @@ class TrialSettings:
     min_object_height: float = 0.015
     labels: ObjectLabelConfig = field(default_factory=coarse_label_config)
     execution: ExecutionConfig = field(default_factory=ExecutionConfig)
+    version: int = 1
+    require_both_pads: bool = False
 
     def __post_init__(self) -> None:
+        if isinstance(self.version, bool) or self.version not in GENERATOR_VERSIONS:
+            raise ValueError(f"TrialSettings.version: expected one of {GENERATOR_VERSIONS}, got "
+                             f"{self.version!r}")
         width, height = (int(v) for v in self.image_size)
         if width < 8 or height < 6:
             raise ValueError(f"TrialSettings.image_size: expected (W >= 8, H >= 6), got "
@@ -141,6 +159,9 @@ class TrialSettings:
         """JSON-able settings (the dataset's fingerprint)."""
         out = asdict(self)
         out["labels"] = self.labels.to_dict()
+        for name, default in _ADDED_AFTER_V1.items():
+            if out[name] == default:
+                del out[name]
         return out
 
 
@@ -164,6 +185,7 @@ class TrialRecord:
         grasp: (17,) the executed grasp (world frame).
         object_rotation: how far the object turned while the jaws closed (rad).
         pads_touched: pads (0-2) with an imprint when the jaws had closed (Tb).
+        pad_forces: (left, right) normal force on the pads at Tb (N).
     """
 
     images: np.ndarray
@@ -172,6 +194,7 @@ class TrialRecord:
     grasp: np.ndarray
     object_rotation: float
     pads_touched: int = 0
+    pad_forces: tuple[float, float] = (0.0, 0.0)
 
 
 def draw_params(settings: TrialSettings, rng: RngLike = None) -> TrialParams:
@@ -299,10 +322,12 @@ def run_trial(world: World, hand: SimGripper, grasp: np.ndarray, params: TrialPa
             images[phase] = last
     stacked = np.stack([np.stack([to_uint8(img) for img in images[phase]]) for phase in PHASES])
     outcome = trial.outcome
-    touched = sum(r.depth > 0 for r in trial.readings.get("closed", ()))
+    closed = trial.readings.get("closed", ())
+    touched = sum(r.depth > 0 for r in closed)
+    forces = (float(closed[0].normal_force), float(closed[1].normal_force)) if closed else (0.0, 0.0)
     return TrialRecord(stacked, bool(outcome.success), OUTCOME_REASONS.index(outcome.reason),
                        np.asarray(grasp, dtype=np.float64), float(outcome.object_rotation),
-                       int(touched))
+                       int(touched), forces)
 
 
 def place_object(world: World, obj: Any, yaw: float, floor_z: float) -> np.ndarray:
@@ -326,7 +351,8 @@ def _attempt(world: World, hand: SimGripper, saved: Any, pool: tuple[GraspGroup,
         label_mu = float(row[0])
         record = run_trial(world, hand, row, params, sensor, settings.execution, gen)
         missed = OUTCOME_REASONS[record.reason] in ("collision_on_approach", "empty")
-        if not missed and (record.pads_touched > 0 or not settings.require_imprint):
+        needed = 2 if settings.require_both_pads else 1 if settings.require_imprint else 0
+        if not missed and record.pads_touched >= needed:
             break
     assert record is not None
     return record, params, label_mu, perturbed, attempts
@@ -373,11 +399,14 @@ def object_trials(obj: Any, seeds: list[int], settings: TrialSettings,
                 params = draw_params(settings, gen)
                 set_object_mass(world, obj.object_id, params.mass, obj.mass, obj.inertia)
                 rows.append(_attempt(world, hand, saved, pool, sensor, settings, params, gen))
-    return _stack(rows, obj.object_id, seeds)
+    com = T_rest[:3, :3] @ np.asarray(obj.center_of_mass, dtype=np.float64) + T_rest[:3, 3]
+    names = PARAM_NAMES_V2 if settings.version >= 2 else PARAM_NAMES
+    return _stack(rows, obj.object_id, seeds, names, com)
 
 
 def _stack(rows: list[tuple[TrialRecord, TrialParams, float, bool, int]], object_id: int,
-           seeds: list[int]) -> dict[str, np.ndarray]:
+           seeds: list[int], names: tuple[str, ...] = PARAM_NAMES,
+           com_world: np.ndarray | None = None) -> dict[str, np.ndarray]:
     images = np.stack([r[0].images for r in rows]) if rows else np.zeros((0, 3, 2, 1, 1, 3), np.uint8)
     out = {key: np.ascontiguousarray(images[:, k]) for k, key in enumerate(("ta", "tb", "tc"))}
     out["success"] = np.array([r[0].success for r in rows], dtype=bool)
@@ -389,7 +418,14 @@ def _stack(rows: list[tuple[TrialRecord, TrialParams, float, bool, int]], object
               "force": [r[1].force for r in rows], "label_mu": [r[2] for r in rows],
               "perturbed": [float(r[3]) for r in rows], "attempts": [float(r[4]) for r in rows],
               "object_rotation": [r[0].object_rotation for r in rows],
-              "pads_touched": [float(r[0].pads_touched) for r in rows]}
-    for name in PARAM_NAMES:
+              "pads_touched": [float(r[0].pads_touched) for r in rows],
+              "force_left": [r[0].pad_forces[0] for r in rows],
+              "force_right": [r[0].pad_forces[1] for r in rows]}
+    com = np.zeros((len(rows), 3))
+    if com_world is not None and rows:
+        R = out["grasp"][:, 4:13].reshape(-1, 3, 3)
+        com = np.einsum("nji,nj->ni", R, np.asarray(com_world)[None] - out["grasp"][:, 13:16])
+    values.update({f"com_{axis}": com[:, k].tolist() for k, axis in enumerate("xyz")})
+    for name in names:
         out[f"param_{name}"] = np.array(values[name], dtype=np.float64)
     return out
