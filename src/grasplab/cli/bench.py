@@ -7,6 +7,8 @@
   (``grasplab.detection.available_detectors()``) can be named.
   ``pixel`` is the shipped PLGP network (or ``--weights``), ``pixel-oracle`` the pixel labels of
   the live scene decoded like network output (the ceiling of a pixel network).
+  ``--tactile-check [--tactile-weights W] [--tactile-threshold 0.5]`` also clears the scenes
+  with a tactile pre-lift check and compares (:mod:`grasplab.cli.tactile_check`).
 - ``grasplab bench labels --objects N --out DIR``: label score vs lift success (GraspNet-1Billion
   Table 2 analogue); writes ``DIR/label_quality.json`` and ``.md``.
 """
@@ -118,6 +120,12 @@ def binpick(
     weights: Path | None = typer.Option(None, "--weights",
                                         help="Pixel network checkpoint or .onnx (--detector pixel)."),
     device: str = typer.Option("cpu", "--device", help="Torch device of --detector pixel."),
+    tactile_check: bool = typer.Option(
+        False, "--tactile-check", help="Also clear with a tactile pre-lift check and compare."),
+    tactile_weights: Path | None = typer.Option(
+        None, "--tactile-weights", help="Supervised tactile checkpoint (default: shipped)."),
+    tactile_threshold: float = typer.Option(
+        0.5, "--tactile-threshold", help="Lift at a predicted success probability >= this."),
 ) -> None:
     """Bin-picking in PyBullet: Success Rate, Percent Cleared and AP averaged over μ."""
     from grasplab.evaluation.binpick import BinpickConfig, binpick_work_units, run_binpick
@@ -137,6 +145,17 @@ def binpick(
         library = ObjectLibrary()
         pool = _pool(split, pool_size, library)
         det = _make_detector(detector, library, seed, weights, device)
+        if tactile_check:
+            from grasplab.cli import tactile_check as touch
+
+            _check_out(out, f"binpick_{detector}", touch.TACTILE_SUFFIXES)
+            check = touch.load_check(tactile_weights, tactile_threshold, device, seed)
+            with _progress(f"binpick {detector} ± touch") as bar:
+                task = bar.add_task("binpick", total=touch.work_units(config))
+                report = touch.run_binpick_with_check(det, detector, config, seed, library, pool,
+                                                      out, check, lambda n: bar.advance(task, n))
+            console.print(report)
+            return
         with _progress(f"binpick {detector}") as bar:
             task = bar.add_task("binpick", total=binpick_work_units(config))
             result = run_binpick(det, config, seed, library=library, object_pool=pool,

@@ -49,6 +49,7 @@ from grasplab.execution.episode import (
     run_clearance,
     run_top_k,
 )
+from grasplab.execution.grasp_check import PreLiftCheck
 from grasplab.execution.grasp_execution import ExecutionConfig
 from grasplab.execution.sim_gripper import SimGripperConfig
 from grasplab.scenes import (
@@ -226,6 +227,7 @@ def run_binpick(
     object_pool: Sequence[int] | None = None,
     detector_name: str | None = None,
     progress: Callable[[int], None] | None = None,
+    check: PreLiftCheck | None = None,
 ) -> BinpickResult:
     """Run the bin-picking benchmark (module docstring) for one detector.
 
@@ -238,6 +240,8 @@ def run_binpick(
         object_pool: ids scenes draw from (default the ``config.split`` ids).
         detector_name: name in the report (default the detector's class name).
         progress: called with 1 after each (scene, μ, phase) unit.
+        check: a pre-lift check for the clearance runs (``run_clearance(check=...)``;
+            its rejections are ``"rejected"`` rows of the log, not attempts).
 
     Returns:
         :class:`BinpickResult`, with the per-attempt log in ``log``.
@@ -260,7 +264,7 @@ def run_binpick(
     for scene_id in range(cfg.num_scenes):
         record, T_world_cam = _scene_setup(library, pool, cfg, gen, scene_id)
         log.extend(_scene_log(detector, name, library, record, T_world_cam, cfg, scene_id,
-                              progress))
+                              progress, check))
     summary = summarize(log, cfg.mu_values)
     return BinpickResult(
         detector=name, config=asdict(cfg), per_mu=summary.per_mu,
@@ -271,7 +275,8 @@ def run_binpick(
 
 def _scene_log(detector: Detector, name: str, library: ObjectSource, record: SceneRecord,
                T_world_cam: np.ndarray, cfg: BinpickConfig, scene_id: int,
-               progress: Callable[[int], None] | None) -> list[AttemptRecord]:
+               progress: Callable[[int], None] | None,
+               check: PreLiftCheck | None = None) -> list[AttemptRecord]:
     """The attempts of one scene: the top-k runs (one frame, every μ), then a clearance per μ."""
     episode = cfg.episode()
     rows: list[AttemptRecord] = []
@@ -286,7 +291,7 @@ def _scene_log(detector: Detector, name: str, library: ObjectSource, record: Sce
         for mu in cfg.mu_values:
             with BinpickScene(library, record, episode, T_world_cam) as scene:
                 rows.extend(run_clearance(scene, detector, mu, detector_name=name,
-                                          scene_index=scene_id))
+                                          scene_index=scene_id, check=check))
             if progress is not None:
                 progress(1)
     return rows

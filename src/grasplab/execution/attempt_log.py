@@ -10,6 +10,9 @@ result with :func:`write_attempts_csv` (read back with :func:`read_attempts_csv`
 Phases: ``"clearance"`` (render, detect, execute the best grasp, remove the lifted object,
 repeat) and ``"top_k"`` (each of the best k grasps of the first frame executed from the reset
 scene). A frame without any grasp is a row with an empty grasp and reason ``"no_grasp"``.
+With a pre-lift check (:mod:`grasplab.execution.grasp_check`), a clearance grasp the check
+rejected is a ``"rejected"`` row (re-opened, not lifted; ``rejected_outcome`` is what lifting
+would have given), and every checked row carries the check's ``prediction``.
 """
 
 from __future__ import annotations
@@ -23,26 +26,32 @@ import numpy as np
 
 __all__ = [
     "ATTEMPT_COLUMNS",
+    "CHECK_COLUMNS",
     "GRASP_COLUMNS",
     "NO_GRASP",
     "PHASES",
+    "REJECTED",
     "AttemptRecord",
     "read_attempts_csv",
     "write_attempts_csv",
 ]
 
 #: The episode phases a row can belong to.
-PHASES = ("clearance", "top_k", "catch")  # catch: one dynamic episode (execution.dynamic)
+PHASES = ("clearance", "top_k", "catch", "rejected")  # catch: one dynamic episode (execution.dynamic)
 #: Reason of a row whose frame gave no grasp.
 NO_GRASP = "no_grasp"
+#: Reason (and phase) of a grasp a pre-lift check rejected: re-opened, not lifted.
+REJECTED = "rejected"
 #: CSV names of the 17 grasp numbers (graspnetAPI row order, world frame).
 GRASP_COLUMNS = ("score", "width", "height", "depth",
                  "r00", "r01", "r02", "r10", "r11", "r12", "r20", "r21", "r22",
                  "x", "y", "z", "grasp_object_id")
 _HEAD = ("detector", "scene", "mu", "phase", "attempt", "success", "reason", "object_id",
          "objects_left", "num_objects", "seconds")
+#: Columns of a pre-lift check (:mod:`grasplab.execution.grasp_check`), after the grasp.
+CHECK_COLUMNS = ("prediction", "rejected_outcome")
 #: All CSV columns, in order.
-ATTEMPT_COLUMNS = _HEAD + GRASP_COLUMNS
+ATTEMPT_COLUMNS = _HEAD + GRASP_COLUMNS + CHECK_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -65,6 +74,9 @@ class AttemptRecord:
         seconds: wall time of the attempt (clearance: render, detect and execute; top_k: the
             execution alone).
         grasp: the executed grasp, 17 numbers (graspnetAPI row, world frame); empty without one.
+        prediction: the pre-lift check's predicted success probability (None: not checked).
+        rejected_outcome: for a ``"rejected"`` row, the reason lifting would have ended with
+            (replayed from the saved state); else empty.
     """
 
     detector: str
@@ -79,6 +91,8 @@ class AttemptRecord:
     num_objects: int
     seconds: float
     grasp: tuple[float, ...] = ()
+    prediction: float | None = None
+    rejected_outcome: str = ""
 
     def __post_init__(self) -> None:
         if self.phase not in PHASES:
@@ -110,6 +124,8 @@ class AttemptRecord:
                "seconds": repr(float(self.seconds))}
         values = [repr(v) for v in self.grasp] if self.executed else [""] * 17
         row.update(zip(GRASP_COLUMNS, values, strict=True))
+        row["prediction"] = "" if self.prediction is None else repr(float(self.prediction))
+        row["rejected_outcome"] = self.rejected_outcome
         return row
 
     @classmethod
@@ -118,10 +134,12 @@ class AttemptRecord:
         try:
             values = [row[c] for c in GRASP_COLUMNS]
             grasp = () if all(v == "" for v in values) else tuple(float(v) for v in values)
+            text = row.get("prediction") or ""  # logs written before the check lack it
             return cls(row["detector"], int(row["scene"]), float(row["mu"]), row["phase"],
                        int(row["attempt"]), row["success"] == "1", row["reason"],
                        int(row["object_id"]), int(row["objects_left"]), int(row["num_objects"]),
-                       float(row["seconds"]), grasp)
+                       float(row["seconds"]), grasp, float(text) if text else None,
+                       row.get("rejected_outcome") or "")
         except (KeyError, TypeError) as exc:
             raise ValueError(f"attempt row: missing column {exc}") from exc
 
@@ -142,11 +160,12 @@ def read_attempts_csv(path: str | Path) -> tuple[AttemptRecord, ...]:
     """Read a log written by :func:`write_attempts_csv`.
 
     Raises:
-        ValueError: a header other than :data:`ATTEMPT_COLUMNS` or a malformed row.
+        ValueError: a header other than :data:`ATTEMPT_COLUMNS` (or those of logs written
+            before :data:`CHECK_COLUMNS`) or a malformed row.
     """
     with Path(path).open(newline="") as handle:
         reader = csv.DictReader(handle)
         header: Sequence[str] = reader.fieldnames or ()
-        if tuple(header) != ATTEMPT_COLUMNS:
+        if tuple(header) not in (ATTEMPT_COLUMNS, _HEAD + GRASP_COLUMNS):
             raise ValueError(f"{path}: not an attempt log (columns {list(header)[:5]}...)")
         return tuple(AttemptRecord.from_row(row) for row in reader)

@@ -11,6 +11,11 @@ its attempts as :class:`~grasplab.execution.attempt_log.AttemptRecord` rows:
 - :func:`run_top_k`: execute each given grasp from the same saved scene state
   (``World.saved_state``), the state restored before each trial.
 
+With a :class:`~grasplab.execution.grasp_check.PreLiftCheck` (``run_clearance(check=...)``), a
+clearance attempt predicts the outcome once the jaws have closed; a grasp predicted to fail is
+re-opened (a ``"rejected"`` row) and the frame's next grasp is tried, up to ``max_rejections``
+times, after which the next grasp is lifted whatever the check says.
+
 A :class:`~grasplab.detection.SceneAwareDetector` is bound to the scene as it lies before each
 detection. Frames: world (table top at z = 0), OpenCV camera; metres, seconds.
 """
@@ -19,7 +24,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import TracebackType
 
 import numpy as np
@@ -28,7 +33,8 @@ from grasplab.core import CameraIntrinsics, GraspGroup, GripperModel
 from grasplab.detection.observation import Observation
 from grasplab.detection.protocol import Detector, SceneAwareDetector
 from grasplab.detection.scene_state import SceneState
-from grasplab.execution.attempt_log import NO_GRASP, AttemptRecord
+from grasplab.execution.attempt_log import NO_GRASP, REJECTED, AttemptRecord
+from grasplab.execution.grasp_check import CheckedOutcome, PreLiftCheck, execute_checked
 from grasplab.execution.grasp_execution import (
     ExecutionConfig,
     GraspOutcome,
@@ -182,14 +188,16 @@ class BinpickScene:
 
 def _record(name: str, scene_index: int, mu: float, phase: str, attempt: int,
             outcome: GraspOutcome | None, grasp: GraspGroup | None, objects_left: int,
-            num_objects: int, seconds: float) -> AttemptRecord:
+            num_objects: int, seconds: float, prediction: float | None = None,
+            rejected_outcome: str = "") -> AttemptRecord:
     return AttemptRecord(
         detector=name, scene=scene_index, mu=float(mu), phase=phase, attempt=attempt,
         success=outcome is not None and bool(outcome.success),
         reason=NO_GRASP if outcome is None else outcome.reason,
         object_id=-1 if outcome is None or outcome.object_id is None else int(outcome.object_id),
         objects_left=objects_left, num_objects=num_objects, seconds=float(seconds),
-        grasp=() if grasp is None else tuple(grasp.array[0].tolist()))
+        grasp=() if grasp is None else tuple(grasp.array[0].tolist()), prediction=prediction,
+        rejected_outcome=rejected_outcome)
 
 
 def _clearance_attempt(scene: BinpickScene,
@@ -200,19 +208,44 @@ def _clearance_attempt(scene: BinpickScene,
         return None, None
     best = grasps[0]
     outcome = execute_grasp(scene.world, scene.hand, best, scene.config.execution)
+    _after_attempt(scene, outcome)
+    return outcome, best
+
+
+def _after_attempt(scene: BinpickScene, outcome: GraspOutcome) -> None:
+    """Remove a lifted object, park the hand, drop fallen objects, let the scene settle."""
     if outcome.success and outcome.object_id is not None:
         scene.world.remove_object(outcome.object_id)
     scene.hand.park()
     scene.clear_fallen()
     scene.world.settle(max_steps=scene.config.settle_steps)
-    return outcome, best
+
+
+def _checked_attempt(scene: BinpickScene, detector: Detector, check: PreLiftCheck,
+                     max_rejections: int) -> tuple[list[tuple[GraspGroup, CheckedOutcome]],
+                                                   GraspGroup | None, CheckedOutcome | None]:
+    """A clearance attempt under a pre-lift check: (rejected grasps, lifted grasp, its result)."""
+    grasps = scene.observe(detector)
+    rejected: list[tuple[GraspGroup, CheckedOutcome]] = []
+    for rank in range(len(grasps)):
+        enforce = len(rejected) < max_rejections and rank < len(grasps) - 1
+        result = execute_checked(scene.world, scene.hand, grasps[rank], check,
+                                 scene.config.execution, enforce=enforce)
+        if not result.rejected:
+            _after_attempt(scene, result.outcome)
+            return rejected, grasps[rank], result
+        rejected.append((grasps[rank], result))
+    return rejected, None, None
 
 
 def run_clearance(scene: BinpickScene, detector: Detector, mu: float, *, detector_name: str,
-                  scene_index: int) -> tuple[AttemptRecord, ...]:
+                  scene_index: int, check: PreLiftCheck | None = None,
+                  max_rejections: int = 3) -> tuple[AttemptRecord, ...]:
     """Clear the bin (module docstring) at friction ``mu``; one row per attempt, in order.
 
-    The scene is consumed (objects are removed); build a new one for another run.
+    The scene is consumed (objects are removed); build a new one for another run. With
+    ``check``, each grasp the check rejects adds a ``"rejected"`` row before its attempt's
+    row (rejections are not attempts: they count neither towards SR nor the failure streak).
     """
     cfg = scene.config
     set_grasp_friction(scene.world, scene.hand, mu)
@@ -223,9 +256,21 @@ def run_clearance(scene: BinpickScene, detector: Detector, mu: float, *, detecto
     while (scene.world.object_ids and len(successes) < cap
            and not clearance_finished(successes, num_objects, cfg.max_consecutive_failures)):
         start = time.perf_counter()
-        outcome, grasp = _clearance_attempt(scene, detector)
-        rows.append(_record(detector_name, scene_index, mu, "clearance", len(rows), outcome, grasp,
-                            len(scene.world.object_ids), num_objects, time.perf_counter() - start))
+        prediction = None
+        if check is None:
+            outcome, grasp = _clearance_attempt(scene, detector)
+        else:
+            rejected, grasp, result = _checked_attempt(scene, detector, check, max_rejections)
+            for bad, res in rejected:
+                rows.append(replace(
+                    _record(detector_name, scene_index, mu, "rejected", len(successes), None, bad,
+                            len(scene.world.object_ids), num_objects, 0.0, res.prediction,
+                            res.outcome.reason), reason=REJECTED))
+            outcome = None if result is None else result.outcome
+            prediction = None if result is None else result.prediction
+        rows.append(_record(detector_name, scene_index, mu, "clearance", len(successes), outcome,
+                            grasp, len(scene.world.object_ids), num_objects,
+                            time.perf_counter() - start, prediction))
         successes.append(rows[-1].success)
     return tuple(rows)
 
