@@ -207,13 +207,20 @@ def markdown(results: dict[str, Any]) -> str:
     cfg = results["config"]
     per_split = ", ".join(f"{s} {len(v['frames'])}" for s, v in ap.items()) or "–"
     machine = cfg["machine"]
-    lines += ["", f"AP: GraspNet protocol (mean over 6 μ, percent), force closure by the `{cfg['backend']}` "
-              f"backend, frames as a user runs them (no mask except the true-mask row); "
-              f"frames per split: {per_split}. "
-              f"SR / PC: PLGP bin-picking clearance, {cfg['episodes']} scenes per case, μ ∈ {cfg['mu']}, "
-              f"640x480 top-down camera, tray workspace (true-mask row: the simulator's mask). "
-              f"Latency: median of {cfg['repeats']} on one thread, a rendered 640x480 tray frame "
-              f"(machine load {machine['load_average_1min']:.1f} on {machine['cpu_count']} CPUs)."]
+    notes = []
+    if ap:
+        notes.append(f"AP: GraspNet protocol (mean over 6 μ, percent), force closure by the "
+                     f"`{cfg['backend']}` backend, frames as a user runs them (no mask except the "
+                     f"true-mask row); frames per split: {per_split}.")
+    if pick:
+        notes.append(f"SR / PC: PLGP bin-picking clearance, {cfg['episodes']} scenes per case, "
+                     f"μ ∈ {cfg['mu']}, 640x480 top-down camera, tray workspace (true-mask row: the "
+                     f"simulator's mask).")
+    if lat:
+        notes.append(f"Latency: median of {cfg['repeats']} on one thread, a rendered 640x480 tray "
+                     f"frame (machine load {machine['load_average_1min']:.1f} on "
+                     f"{machine['cpu_count']} CPUs).")
+    lines += ["", " ".join(notes)]
     return "\n".join(lines) + "\n"
 
 

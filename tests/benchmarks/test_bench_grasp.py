@@ -102,3 +102,22 @@ def test_quick_run_compares_every_method(tmp_path: Path) -> None:
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
     assert "cached: binpick/seen 5/oracle" in again.stdout and "cached: latency/gsnet tiny" in again.stdout
     assert "ap" not in json.loads(out.read_text())
+
+
+def test_markdown_rows_and_missing_cells(bench: Any) -> None:
+    results = {
+        "methods": ["gsnet a", "oracle"],
+        "ap": {"seen": {"frames": [[100, 0]], "methods": {"gsnet a": {"ap": {"AP": 12.34}},
+                                                          "oracle": {"ap": {"AP": 50.0}}}}},
+        "binpick": {"seen 5": {"gsnet a": {"success_rate": 0.5, "percent_cleared": 0.8}}},
+        "latency": {"gsnet a": {"total_ms": 90.4, "network_ms": 60.2, "postprocess_ms": 30.1,
+                                "parameters": 1234}},
+        "training": {"a": {"train_seconds": 7200.0, "epochs": 24}},
+        "config": {"backend": "reference", "episodes": 1, "mu": [0.6], "repeats": 2,
+                   "machine": {"load_average_1min": 1.0, "cpu_count": 2}},
+    }
+    lines = bench.markdown(results).splitlines()
+    assert lines[0] == "| method | AP seen | SR / PC seen 5 | ms / frame (net + post) | params | training |"
+    assert lines[2] == "| gsnet a | 12.3 | 50 / 80 | 90 (60 + 30) | 1,234 | 2.00 h, 24 ep |"
+    assert lines[3] == "| oracle | 50.0 | – | – | – | – |"
+    assert "seen 1." in lines[5] and "μ ∈ [0.6]" in lines[5] and "median of 2" in lines[5]
