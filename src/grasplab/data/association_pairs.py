@@ -140,14 +140,13 @@ def object_frame_poses(grasps_world: GraspGroup, grasp_objects: np.ndarray, obje
     Grasps whose object is unknown keep their world pose (their labels are all False anyway).
     """
     rot, trans = grasps_world.rotations.copy(), grasps_world.translations.copy()
-    index = {int(o): k for k, o in enumerate(object_ids.tolist())}
-    for row, obj in enumerate(grasp_objects.tolist()):
-        k = index.get(int(obj))
-        if k is None:
+    for k, obj in enumerate(object_ids.tolist()):
+        rows = np.flatnonzero(grasp_objects == obj)
+        if not len(rows):
             continue
         T_obj_world = invert_transform(T_world_obj[k])
-        rot[row] = T_obj_world[:3, :3] @ rot[row]
-        trans[row] = T_obj_world[:3, :3] @ trans[row] + T_obj_world[:3, 3]
+        rot[rows] = np.matmul(T_obj_world[:3, :3], rot[rows])
+        trans[rows] = trans[rows] @ T_obj_world[:3, :3].T + T_obj_world[:3, 3]
     return rot, trans
 
 
