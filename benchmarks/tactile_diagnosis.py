@@ -64,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
             "groups": {s.group: {"features": list(s.features), "accuracy": s.accuracy}
                        for s in scores},
             "seconds": round(time.perf_counter() - start, 1),
-            "command": " ".join([Path(sys.argv[0]).name, *(argv or sys.argv[1:])])}
+            "command": " ".join(["python benchmarks/tactile_diagnosis.py",
+                                 *(sys.argv[1:] if argv is None else argv)])}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(body, indent=2) + "\n")
     print(f"{args.data}: {info['num_trials']} trials, {100 * info['success_rate']:.1f} % held, "
