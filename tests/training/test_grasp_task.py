@@ -26,6 +26,7 @@ from grasplab.data.grasp_dataset import (  # noqa: E402
 )
 from grasplab.labels import label_object  # noqa: E402
 from grasplab.labels.graspness_jobs import label_dataset_graspness  # noqa: E402
+from grasplab.models.gsnet import seeds_among  # noqa: E402
 from grasplab.training.checkpoints import load_model  # noqa: E402
 from grasplab.training.grasp_config import load_grasp_train_config  # noqa: E402
 from grasplab.training.grasp_losses import GraspLossWeights, gsnet_losses, masked_smooth_l1  # noqa: E402
@@ -264,3 +265,20 @@ def test_cli_bad_device_and_out_of_another_kind(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
     bad = runner.invoke(app, ["train", "grasp", "--out", str(tmp_path / "file")])
     assert bad.exit_code == 2 and "is a file" in bad.output
+
+
+def test_label_seeds_lie_on_graspable_object_points(box_root: Path) -> None:
+    """``data.train_seeds: label``: every training seed is a labelled object point over the threshold."""
+    cfg = _config(box_root, ["data.train_seeds=label", "data.augment=false"])
+    task = GraspTask(cfg)
+    torch.manual_seed(0)
+    net = task.build_model()
+    batch = {k: v[None] for k, v in _dataset(box_root, None)[0].items()}
+    candidates = (batch["objectness"] > 0) & (batch["graspness"] > net.spec.graspness_threshold)
+    assert 0 < int(candidates.sum()) < candidates.numel()
+    seeds = seeds_among(batch["points"], candidates, batch["graspness"], net.spec.num_seeds)
+    assert bool(candidates[0, seeds[0]].all())
+    _, targets = task._forward(net, batch, "sample")
+    assert bool(targets["seed_valid"].all())  # each seed has a grasp label from the first step
+    with pytest.raises(ValueError, match="train_seeds"):
+        _config(box_root, ["data.train_seeds=oracle"])

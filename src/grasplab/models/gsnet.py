@@ -35,7 +35,7 @@ from grasplab.models.point_backbone import build_point_backbone  # noqa: E402
 from grasplab.models.point_ops import farthest_point_sample, gather_points  # noqa: E402
 from grasplab.models.registry import register_model  # noqa: E402
 
-__all__ = ["GSNET_BACKBONES", "GSNet", "GSNetSpec", "build_gsnet", "select_seeds"]
+__all__ = ["GSNET_BACKBONES", "GSNet", "GSNetSpec", "build_gsnet", "seeds_among", "select_seeds"]
 
 GSNET_BACKBONES = ("depth2d", "pointnet2")
 
@@ -122,6 +122,16 @@ def select_seeds(
         (B, M) int64 point indices.
     """
     candidates = (objectness.argmax(dim=1) == 1) & (graspness > threshold)
+    return seeds_among(points, candidates, graspness, num_seeds)
+
+
+def seeds_among(
+    points: torch.Tensor, candidates: torch.Tensor, graspness: torch.Tensor, num_seeds: int
+) -> torch.Tensor:
+    """(B, M) FPS seeds among ``candidates`` (B, N) bool, starting at the highest ``graspness``.
+
+    The rule of :func:`select_seeds` for any candidate mask (training may pass the labels').
+    """
     ranked = torch.where(candidates, graspness, torch.full_like(graspness, -torch.inf))
     return farthest_point_sample(points, num_seeds, candidates, start=ranked.argmax(dim=1))
 

@@ -42,6 +42,10 @@ class GraspDataConfig:
         max_rotation_deg: rotation about the camera x axis, ±.
         translation_xy: shift in x and y, ±.
         translation_z: (low, high) shift in z.
+        train_seeds: where training draws its seeds: ``"label"`` (points of objects whose label
+            graspness is over the model's threshold; every seed has a grasp label from the first
+            step) or ``"prediction"`` (the predicted objectness and graspness, as inference and
+            the public GSNet training). Validation always uses the prediction.
     """
 
     root: str = "data"
@@ -58,10 +62,13 @@ class GraspDataConfig:
     max_rotation_deg: float = 30.0
     translation_xy: float = 0.2
     translation_z: tuple[float, float] = (-0.1, 0.2)
+    train_seeds: str = "prediction"
 
     def __post_init__(self) -> None:
         if self.num_points < 1 or self.downsample < 1 or self.max_objects < 1:
             raise ValueError("data: need num_points, downsample and max_objects >= 1")
+        if self.train_seeds not in ("label", "prediction"):
+            raise ValueError(f"data.train_seeds must be 'label' or 'prediction', got {self.train_seeds!r}")
 
 
 @dataclass(frozen=True)

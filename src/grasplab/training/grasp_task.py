@@ -44,7 +44,7 @@ from grasplab.data.grasp_dataset import (  # noqa: E402
 )
 from grasplab.data.grasp_targets import seed_grasp_targets, seed_view_targets  # noqa: E402
 from grasplab.data.pixel_dataset import split_frames  # noqa: E402
-from grasplab.models.gsnet import GSNet  # noqa: E402
+from grasplab.models.gsnet import GSNet, seeds_among  # noqa: E402
 from grasplab.models.registry import build_model  # noqa: E402
 from grasplab.training.grasp_config import GraspTrainConfig  # noqa: E402
 from grasplab.training.grasp_losses import GraspLossTerms, gsnet_losses  # noqa: E402
@@ -192,7 +192,11 @@ class GraspTask(TaskBase):
     ) -> tuple[dict[str, Any], ...]:
         image = batch["image"] if net.spec.backbone == "depth2d" else None
         encoded = net.encode(batch["points"], batch["pixels"], image)
-        seed_index = net.seeds(batch["points"], encoded)
+        if choose == "sample" and self.config.data.train_seeds == "label":
+            candidates = (batch["objectness"] > 0) & (batch["graspness"] > net.spec.graspness_threshold)
+            seed_index = seeds_among(batch["points"], candidates, batch["graspness"], net.spec.num_seeds)
+        else:
+            seed_index = net.seeds(batch["points"], encoded)
         view_scores, seed_features = net.views_of_seeds(encoded, seed_index)
         targets = seed_targets(self.store, batch, seed_index, choose, view_scores.argmax(-1))
         outputs = net.operate(batch["points"], encoded, seed_index, seed_features, targets["view_index"])
