@@ -272,7 +272,7 @@ def test_label_seeds_lie_on_graspable_object_points(box_root: Path) -> None:
     cfg = _config(box_root, ["data.train_seeds=label", "data.augment=false"])
     task = GraspTask(cfg)
     torch.manual_seed(0)
-    net = task.build_model()
+    net: Any = task.build_model()
     batch = {k: v[None] for k, v in _dataset(box_root, None)[0].items()}
     candidates = (batch["objectness"] > 0) & (batch["graspness"] > net.spec.graspness_threshold)
     assert 0 < int(candidates.sum()) < candidates.numel()
