@@ -156,3 +156,14 @@ def test_tactile_check_needs_a_classifier() -> None:
     net = build_model("tactile", tactile_net_spec(config, 8))
     with pytest.raises(ValueError, match="classifier"):
         TactileCheck(net, config)
+
+
+def test_shipped_classifier_loads_and_predicts_a_probability() -> None:
+    path = check_module.shipped_tactile_weights()
+    if path is None:
+        pytest.skip("this install ships no tactile classifier")
+    check = load_tactile_check(path)
+    assert check.config.data.pads == "both" and check.model.spec.in_channels == 6
+    ta = np.full((2, 60, 80, 3), 90, np.uint8)
+    p = predict_probability(check.model, check.config, ta, ta)
+    assert 0.0 <= p <= 1.0
