@@ -40,4 +40,4 @@ def test_binpick_rejects_unknown_detector_and_unused_weights(tmp_path: Path) -> 
     assert result.exit_code == 2 and "unknown detector 'nope'" in result.output
     result = runner.invoke(app, ["bench", "binpick", "--detector", "random", "--weights", "w.onnx",
                                  "--out", str(tmp_path)])
-    assert result.exit_code == 2 and "--weights is only used with --detector pixel" in result.output
+    assert result.exit_code == 2 and "--weights is only used with --detector gsnet or pixel" in result.output
