@@ -31,7 +31,7 @@ bench_app = typer.Typer(help="Physics benchmarks: bin-picking and label quality.
                         no_args_is_help=True)
 
 #: Detectors that grasp only above the tray floor, as a user who knows where the bin is would.
-_IN_TRAY = ("analytic", "pixel")
+_IN_TRAY = ("analytic", "gsnet", "pixel")
 #: CLI values handed to a detector whose options have a field of that name.
 _SHARED_OPTIONS = ("library", "seed", "weights", "device")
 
