@@ -156,14 +156,7 @@ def binpick_benchmark(library: ObjectLibrary, num_scenes: int) -> dict[str, Any]
             result = run_binpick(workspace, config, rng=SEED, library=library,
                                  object_pool=split_object_ids(split)[:POOL_SIZE], detector_name=name)
             result.save_attempts_csv(attempts_path(name, split))
-            out[name][split] = {
-                "success_rate": result.success_rate, "percent_cleared": result.percent_cleared,
-                "attempts": sum(r.attempts for r in result.per_mu),
-                "cleared": sum(r.cleared for r in result.per_mu),
-                "objects": sum(r.objects for r in result.per_mu),
-                "per_mu": {f"{r.mu:g}": {"success_rate": r.success_rate,
-                                         "percent_cleared": r.percent_cleared} for r in result.per_mu},
-                "reasons": result.reasons, "seconds": result.seconds}
+            out[name][split] = result.summary()
     return out
 
 

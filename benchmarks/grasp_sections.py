@@ -157,13 +157,7 @@ def binpick_case(method: Method, split: str, num_objects: int, episodes: int, mu
     detector = method.build(seed, tray=True, library=library)
     result = run_binpick(detector, config, rng=seed, library=library, object_pool=list(pool),
                          detector_name=method.name, progress=progress)
-    return {"success_rate": result.success_rate, "percent_cleared": result.percent_cleared,
-            "attempts": sum(r.attempts for r in result.per_mu),
-            "cleared": sum(r.cleared for r in result.per_mu),
-            "objects": sum(r.objects for r in result.per_mu),
-            "per_mu": {f"{r.mu:g}": {"success_rate": r.success_rate,
-                                     "percent_cleared": r.percent_cleared} for r in result.per_mu},
-            "reasons": result.reasons, "seconds": result.seconds}
+    return result.summary()
 
 
 def binpick_units(episodes: int, mu: Sequence[float]) -> int:

@@ -77,6 +77,9 @@ def test_tiny_run_is_deterministic_and_reports(library: PrimitiveLibrary, tmp_pa
     loaded = json.loads(result.save_json(tmp_path / "r.json").read_text())
     assert loaded["per_mu"][0]["attempts"] == row.attempts
     assert "| 0.6 |" in result.to_markdown()
+    summary = result.summary()
+    assert summary["attempts"] == row.attempts and summary["cleared"] == row.cleared
+    assert summary["objects"] == 3 and summary["per_mu"]["0.6"]["success_rate"] == row.success_rate
 
 
 def test_oracle_beats_random(library: PrimitiveLibrary) -> None:

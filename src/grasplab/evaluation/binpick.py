@@ -177,6 +177,19 @@ class BinpickResult(JsonResult):
         del out["log"]
         return out
 
+    def summary(self) -> dict[str, Any]:
+        """The figures benchmarks tabulate (no per-attempt rows).
+
+        SR, PC, attempt and clearance counts, SR and PC per μ, failure reasons and seconds.
+        """
+        return {"success_rate": self.success_rate, "percent_cleared": self.percent_cleared,
+                "attempts": sum(r.attempts for r in self.per_mu),
+                "cleared": sum(r.cleared for r in self.per_mu),
+                "objects": sum(r.objects for r in self.per_mu),
+                "per_mu": {f"{r.mu:g}": {"success_rate": r.success_rate,
+                                         "percent_cleared": r.percent_cleared} for r in self.per_mu},
+                "reasons": self.reasons, "seconds": self.seconds}
+
     def save_attempts_csv(self, path: str | Path) -> Path:
         """Write :attr:`log` as the per-attempt CSV; returns the path."""
         return write_attempts_csv(path, self.log)
