@@ -74,7 +74,7 @@ def test_bench_bad_inputs(tmp_path: Path) -> None:
     from grasplab.cli.main import app
 
     runner = CliRunner()
-    for args, text in ((["--tracker", "learned"], "--tracker"), (["--episodes", "0"], "--episodes"),
+    for args, text in ((["--tracker", "telepathy"], "--tracker"), (["--tracker", "learned"], "needs weights"), (["--episodes", "0"], "--episodes"),
                        (["--motion", "orbit"], "kind"), (["--detector", "oracle"], "--detector")):
         res = runner.invoke(app, ["bench", "dynamic", "--out", str(tmp_path), *args])
         assert res.exit_code == 2, res.output
