@@ -74,8 +74,10 @@ def test_bench_bad_inputs(tmp_path: Path) -> None:
     from grasplab.cli.main import app
 
     runner = CliRunner()
-    for args, text in ((["--tracker", "telepathy"], "--tracker"), (["--tracker", "learned"], "needs weights"), (["--episodes", "0"], "--episodes"),
-                       (["--motion", "orbit"], "kind"), (["--detector", "oracle"], "--detector")):
+    cases = ((["--tracker", "telepathy"], "--tracker"), (["--tracker", "learned"], "needs weights"),
+             (["--episodes", "0"], "--episodes"), (["--motion", "orbit"], "kind"),
+             (["--detector", "oracle"], "--detector"))
+    for args, text in cases:
         res = runner.invoke(app, ["bench", "dynamic", "--out", str(tmp_path), *args])
         assert res.exit_code == 2, res.output
         assert text in res.output
