@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -82,6 +83,68 @@ def test_bench_bad_inputs(tmp_path: Path) -> None:
         assert res.exit_code == 2, res.output
         assert text in res.output
 
+
+
+def _association_head(path: Path, gsnet: Path | None = None) -> Path:
+    """An untrained association head sized for the shipped GSNet (128-d seed and grasp features)."""
+    torch = pytest.importorskip("torch")
+    from grasplab.models.grasp_association import AssociationSpec
+    from grasplab.models.registry import build_model
+    from grasplab.training.checkpoints import save_checkpoint
+
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        model = build_model("association", AssociationSpec(hidden_dim=32, out_dim=32))
+    config = {"features": {"gsnet_weights": str(gsnet)}} if gsnet is not None else None
+    return save_checkpoint(path, model, config=config)
+
+
+def test_bench_tracker_weights_bad_inputs(tmp_path: Path) -> None:
+    from grasplab.cli.main import app
+
+    head = _association_head(tmp_path / "assoc.safetensors")
+    learned = ["--tracker", "learned", "--tracker-weights", str(head)]
+    cases = (
+        (["--tracker", "learned"], "--tracker-weights"),
+        (["--tracker", "learned", "--tracker-weights", str(tmp_path / "none.safetensors")],
+         "no such file"),
+        (["--tracker", "nearest", "--tracker-weights", str(head)], "takes no weights"),
+        (["--tracker", "oracle", "--tracker-weights", str(head)], "takes no weights"),
+        ([*learned, "--image-width", "640"], "--detector gsnet"),
+        ([*learned, "--detector", "gsnet"], "--image-width 640"),
+        ([*learned, "--detector", "gsnet", "--image-width", "320"], "got 320"),
+        ([*learned, "--detector", "gsnet", "--image-width", "640"], "names no GSNet"),
+    )
+    runner = CliRunner()
+    for args, text in cases:
+        res = runner.invoke(app, ["bench", "dynamic", "--out", str(tmp_path / "out"), *args])
+        assert res.exit_code == 2, (args, res.output)
+        assert text in res.output and res.output.count("error:") == 1, (args, res.output)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_bench_learned_tracker_end_to_end(tmp_path: Path) -> None:
+    """One conveyor episode of the learned tracker (untrained head on the shipped GSNet)."""
+    from grasplab.cli.main import app
+    from grasplab.detection.shipped import shipped_gsnet_weights
+
+    gsnet = shipped_gsnet_weights()
+    if gsnet is None:
+        pytest.skip("no GSNet shipped here")
+    head = _association_head(tmp_path / "assoc.safetensors", gsnet)
+    res = CliRunner().invoke(app, ["bench", "dynamic", "--out", str(tmp_path), "--episodes", "1",
+                                   "--tracker", "learned", "--tracker-weights", str(head),
+                                   "--detector", "gsnet", "--image-width", "640"])
+    assert res.exit_code == 0, res.output
+    result = json.loads((tmp_path / "dynamic_learned_conveyor.json").read_text())
+    assert result["name"] == "learned/gsnet" and len(result["episodes"]) == 1
+    episode = result["episodes"][0]
+    assert episode["reason"] in {"success", "empty", "slipped", "collision", "timeout"}
+    assert episode["frames"] >= 1
+    rows = read_attempts_csv(tmp_path / "dynamic_learned_conveyor.attempts.csv")
+    assert len(rows) == 1 and rows[0].phase == "catch"
+    assert (tmp_path / "dynamic_learned_conveyor.md").read_text().count("learned/gsnet") == 1
 
 def test_identity_switches_are_counted() -> None:
     from grasplab.execution.dynamic import _Counts
