@@ -13,6 +13,8 @@ from grasplab.training.contrastive_losses import (  # noqa: E402
     enqueue,
     info_nce_logits,
     info_nce_loss,
+    point_info_nce,
+    point_info_nce_logits,
     reconstruction_loss,
     triplet_margin_loss,
     write_bank,
@@ -119,3 +121,57 @@ def test_write_bank_writes_rows_by_index() -> None:
     out = write_bank(bank, torch.tensor([2, 0]), torch.tensor([[1.0, 1.0], [2.0, 2.0]]))
     assert out.tolist() == [[2, 2], [0, 0], [1, 1], [0, 0]]
     assert bank.abs().sum() == 0
+
+
+def _line_pairs(k: int, spacing: float) -> tuple[Any, Any, Any]:
+    """K key points on a line (world), matched exactly, with one-hot (orthogonal) features."""
+    world = torch.zeros(1, k, 3)
+    world[0, :, 0] = torch.arange(k) * spacing
+    return torch.eye(k)[None], world, torch.ones(1, k, dtype=torch.bool)
+
+
+def test_point_info_nce_identical_features_give_the_floor() -> None:
+    feats, world, valid = _line_pairs(6, 0.01)
+    loss, acc = point_info_nce(feats, feats, world, world, valid, temperature=0.1)
+    # Positive cosine 1, five orthogonal negatives at cosine 0.
+    assert float(loss) == pytest.approx(math.log(1 + 5 * math.exp(-1 / 0.1)), rel=1e-3)
+    assert float(acc) == 1.0
+    swapped, _ = point_info_nce(feats, feats.flip(1), world, world, valid, temperature=0.1)
+    assert float(swapped) > float(loss)
+
+
+def test_false_negative_elimination_drops_exactly_the_near_negatives() -> None:
+    feats, world, valid = _line_pairs(6, 0.01)
+    logits = point_info_nce_logits(feats, feats, world, world, valid, 0.1, fne_radius=0.015)
+    dropped = torch.isinf(logits[0])
+    index = torch.arange(6)
+    near = (index[:, None] - index[None]).abs() == 1  # neighbours 1 cm apart, within 1.5 cm
+    assert torch.equal(dropped, near)  # the positive (diagonal) is kept although at distance 0
+    loss, _ = point_info_nce(feats, feats, world, world, valid, 0.1, fne_radius=0.015)
+    per_row = [math.log(1 + (5 - int(near[i].sum())) * math.exp(-1 / 0.1)) for i in range(6)]
+    assert float(loss) == pytest.approx(sum(per_row) / 6, rel=1e-3)
+    none = point_info_nce_logits(feats, feats, world, world, valid, 0.1, fne_radius=None)
+    assert not torch.isinf(none).any()
+
+
+def test_point_info_nce_ignores_padding_rows_and_columns() -> None:
+    feats, world, valid = _line_pairs(4, 0.1)
+    valid[0, 3] = False
+    logits = point_info_nce_logits(feats, feats, world, world, valid, 0.1)
+    assert torch.isinf(logits[0, :3, 3]).all() and not torch.isinf(logits[0, 3, 3])
+    loss, acc = point_info_nce(feats, feats, world, world, valid, 0.1)
+    assert float(loss) == pytest.approx(math.log(1 + 2 * math.exp(-1 / 0.1)), rel=1e-3)
+    empty, _ = point_info_nce(feats, feats, world, world, torch.zeros_like(valid), 0.1)
+    assert float(empty) == 0.0
+
+
+def test_point_info_nce_bad_inputs() -> None:
+    feats, world, valid = _line_pairs(3, 0.1)
+    with pytest.raises(ValueError, match="temperature"):
+        point_info_nce(feats, feats, world, world, valid, 0.0)
+    with pytest.raises(ValueError, match=r"\(B, K, D\)"):
+        point_info_nce(feats, feats[:, :2], world, world, valid)
+    with pytest.raises(ValueError, match="world_a"):
+        point_info_nce(feats, feats, world[:, :2], world, valid)
+    with pytest.raises(ValueError, match="fne_radius"):
+        point_info_nce(feats, feats, world, world, valid, fne_radius=-1.0)

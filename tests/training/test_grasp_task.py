@@ -282,3 +282,49 @@ def test_label_seeds_lie_on_graspable_object_points(box_root: Path) -> None:
     assert bool(targets["seed_valid"].all())  # each seed has a grasp label from the first step
     with pytest.raises(ValueError, match="train_seeds"):
         _config(box_root, ["data.train_seeds=oracle"])
+
+
+def test_frames_per_scene_keeps_the_label_budget(box_root: Path) -> None:
+    all_frames = GraspTask(_config(box_root, ["data.val_fraction=0"])).frame_split()[0]
+    one = GraspTask(_config(box_root, ["data.val_fraction=0", "data.frames_per_scene=1"])).frame_split()[0]
+    assert len(all_frames) == 2 and one == [all_frames[0]]
+    with pytest.raises(ValueError, match="frames_per_scene"):
+        _config(box_root, ["data.frames_per_scene=0"])
+
+
+def test_init_from_a_pretrained_backbone_round_trip(box_root: Path, tmp_path: Path) -> None:
+    """``pretrain contrast`` -> ``train grasp --init``: the backbone arrives, the heads stay new."""
+    from grasplab.training.checkpoints import load_checkpoint
+    from grasplab.training.contrast_config import load_contrast_config
+    from grasplab.training.contrast_task import ContrastTask
+
+    tiny_backbone = [m for m in TINY_MODEL if m.startswith(("model.feature_dim", "model.depth2d"))]
+    pre = load_contrast_config(None, [
+        f"data.root={box_root}", "data.num_points=128", "data.num_keypoints=32", "data.pairs_per_scene=2",
+        "optim.epochs=1", "optim.batch_size=2", "optim.lr_milestones=[]", *tiny_backbone,
+    ])
+    ckpt = Trainer(ContrastTask(pre), pre, tmp_path / "pre").fit().last_checkpoint
+    backbone = load_checkpoint(ckpt).model.state_dict()
+    task = GraspTask(_config(box_root, [f"init={ckpt}"]))
+    torch.manual_seed(0)
+    model = task.build_model()
+    report = task.init_report
+    assert report is not None and set(report.loaded) == set(backbone)
+    assert report.new and not any(k.startswith("backbone.") for k in report.new)
+    for key, value in backbone.items():
+        torch.testing.assert_close(model.state_dict()[key], value)
+    runner = CliRunner()
+    args = ["train", "grasp", "--out", str(tmp_path / "ft"), "--init", str(ckpt)]
+    sets = [f"data.root={box_root}", "data.num_points=128", "data.max_objects=4", "optim.epochs=1",
+            "optim.batch_size=2", "optim.lr_milestones=[]", "validation.ap_frames=0", *TINY_MODEL]
+    for item in sets:
+        args += ["--set", item]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert f"took {len(backbone)} tensors (backbone)" in " ".join(result.output.split())
+    missing = runner.invoke(app, [*args[:4], "--init", str(tmp_path / "none.safetensors")])
+    assert missing.exit_code == 2 and "no such checkpoint" in missing.output
+    other = [*args[:6], *[a for item in sets for a in ("--set", item)], "--set", "model.feature_dim=32"]
+    other[3] = str(tmp_path / "ft2")
+    shapes = runner.invoke(app, other)
+    assert shapes.exit_code == 2 and "has shape" in shapes.output

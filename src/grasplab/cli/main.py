@@ -27,7 +27,9 @@ app = typer.Typer(
 
 # Stage modules that add commands, in the order of the pipeline. A module that is not there yet
 # (a later issue) is skipped; an import error inside an existing module is not hidden.
-_STAGE_MODULES = ("scenes", "label", "evaluate", "bench", "detect", "track", "demo", "train", "tactile")
+_STAGE_MODULES = (
+    "scenes", "label", "evaluate", "bench", "detect", "track", "demo", "train", "pretrain", "tactile"
+)
 
 
 @app.callback()

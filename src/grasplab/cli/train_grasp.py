@@ -1,11 +1,13 @@
 """``grasplab train grasp``: train the GSNet / AnyGrasp graspness network.
 
 ``grasplab train grasp --config configs/grasp/gsnet_cpu.yaml --out runs/X [--device cpu|cuda]
-[--set key=value ...]`` trains :class:`grasplab.models.gsnet.GSNet` with the generic
+[--init CKPT] [--set key=value ...]`` trains :class:`grasplab.models.gsnet.GSNet` with the generic
 :class:`grasplab.training.Trainer` on a :class:`grasplab.training.grasp_task.GraspTask` over the
 frames labelled by ``grasplab label graspness``. The run folder gets ``config.yaml``,
 ``meta.json`` (kind ``train-grasp``), ``history.json`` (every loss term per epoch) and
-safetensors checkpoints; rerunning the same command on the same ``--out`` resumes.
+safetensors checkpoints; rerunning the same command on the same ``--out`` resumes. ``--init``
+starts from a checkpoint's matching tensors (a GraspContrast backbone of ``grasplab pretrain
+contrast``); the command prints which it took and which stay new before training.
 
 AP validation (``validation.*`` in the config): each epoch the network detects on a fixed list of
 ``validation.ap_frames`` held-out frames (raw decoded seeds, :func:`grasplab.detection.gsnet_detect.
@@ -47,6 +49,9 @@ def grasp(
     overrides: list[str] = typer.Option(  # noqa: B006 - typer needs a list default
         [], "--set", help="Override a config value: --set data.root=DS (repeatable)."
     ),
+    init: Path | None = typer.Option(
+        None, "--init", help="Initialise from a checkpoint's matching tensors (e.g. a pretrained backbone)."
+    ),
 ) -> None:
     """Train (or resume) the GSNet / AnyGrasp graspness network."""
     from grasplab.runtime.checks import check_output_dir
@@ -56,10 +61,14 @@ def grasp(
 
     try:
         check_output_dir(out, "--out", TRAIN_GRASP_KIND)
-        cfg = load_grasp_train_config(config, overrides)
+        if init is not None and not init.is_file():
+            raise FileNotFoundError(f"--init {init}: no such checkpoint file")
+        cfg = load_grasp_train_config(config, [*overrides, *([f"init={init}"] if init else [])])
         device = torch_device(device)
         val_frames = GraspTask(cfg).frame_split()[1]  # also: a clear error without labelled frames
         task = GraspTask(cfg, ap_validation(cfg, val_frames))
+        if cfg.init is not None and is_main_rank():
+            _print_init(cfg)
     except (ValueError, FileNotFoundError) as exc:
         raise fail(str(exc)) from exc
     result = run_with_progress(
@@ -87,6 +96,21 @@ def grasp(
         )
     console.print(table)
     console.print(f"checkpoints: {result.last_checkpoint}, {result.best_checkpoint}")
+
+
+def _print_init(cfg: GraspTrainConfig) -> None:
+    """Load ``cfg.init`` into a throwaway model and say what it takes (errors before training)."""
+    from grasplab.training.grasp_task import GraspTask
+
+    probe = GraspTask(cfg)
+    probe.build_model()
+    report = probe.init_report
+    assert report is not None
+    groups = sorted({key.split(".")[0] for key in report.loaded})
+    console.print(
+        f"--init {cfg.init}: took {len(report.loaded)} tensors ({', '.join(groups)}), "
+        f"{len(report.new)} stay new, {len(report.unexpected)} checkpoint tensors unused"
+    )
 
 
 def _ap_candidates(

@@ -35,7 +35,16 @@ from grasplab.models.point_backbone import build_point_backbone  # noqa: E402
 from grasplab.models.point_ops import farthest_point_sample, gather_points  # noqa: E402
 from grasplab.models.registry import register_model  # noqa: E402
 
-__all__ = ["GSNET_BACKBONES", "GSNet", "GSNetSpec", "build_gsnet", "seeds_among", "select_seeds"]
+__all__ = [
+    "GSNET_BACKBONES",
+    "GSNet",
+    "GSNetBackbone",
+    "GSNetSpec",
+    "build_gsnet",
+    "build_gsnet_backbone",
+    "seeds_among",
+    "select_seeds",
+]
 
 GSNET_BACKBONES = ("depth2d", "pointnet2")
 
@@ -136,6 +145,19 @@ def seeds_among(
     return farthest_point_sample(points, num_seeds, candidates, start=ranked.argmax(dim=1))
 
 
+def _check_inputs(
+    spec: GSNetSpec, points: torch.Tensor, pixels: torch.Tensor | None, image: torch.Tensor | None
+) -> None:
+    """ValueError unless the inputs fit the spec's backbone (shapes of the module docstring)."""
+    if points.ndim != 3 or points.shape[-1] != 3:
+        raise ValueError(f"points: expected shape (B, N, 3), got {tuple(points.shape)}")
+    if spec.backbone == "depth2d":
+        if pixels is None or image is None:
+            raise ValueError("the depth2d backbone needs pixels (B, N, 2) and the image (B, C, H, W)")
+        if image.ndim != 4 or image.shape[1] != spec.in_channels:
+            raise ValueError(f"image: expected (B, {spec.in_channels}, H, W), got {tuple(image.shape)}")
+
+
 class GSNet(nn.Module):
     """The GSNet / AnyGrasp network (see the module docstring).
 
@@ -170,15 +192,7 @@ class GSNet(nn.Module):
         Returns:
             ``features`` (B, F, N), ``objectness`` (B, 2, N) logits and ``graspness`` (B, N).
         """
-        if points.ndim != 3 or points.shape[-1] != 3:
-            raise ValueError(f"points: expected shape (B, N, 3), got {tuple(points.shape)}")
-        if self.spec.backbone == "depth2d":
-            if pixels is None or image is None:
-                raise ValueError("the depth2d backbone needs pixels (B, N, 2) and the image (B, C, H, W)")
-            if image.ndim != 4 or image.shape[1] != self.spec.in_channels:
-                raise ValueError(
-                    f"image: expected (B, {self.spec.in_channels}, H, W), got {tuple(image.shape)}"
-                )
+        _check_inputs(self.spec, points, pixels, image)
         features = self.backbone(points, pixels, image)
         objectness, graspness = self.graspable(features)
         return {"features": features, "objectness": objectness, "graspness": graspness}
@@ -245,3 +259,35 @@ def build_gsnet(spec: GSNetSpec) -> GSNet:
 
 
 register_model("gsnet", build_gsnet, GSNetSpec)
+
+
+class GSNetBackbone(nn.Module):
+    """GSNet's backbone alone, for self-supervised pretraining (GraspContrast).
+
+    Its parameters are named ``backbone.*`` as in :class:`GSNet`, so a checkpoint of it loads into
+    a GSNet of the same spec unchanged (``grasplab train grasp --init``). Registered as model
+    family ``"gsnet_backbone"``.
+
+    Args:
+        spec: the :class:`GSNetSpec` of the detector it will initialise (the heads' fields unused).
+    """
+
+    def __init__(self, spec: GSNetSpec) -> None:
+        super().__init__()
+        self.spec = spec
+        self.backbone = build_point_backbone(spec)
+
+    def forward(
+        self, points: torch.Tensor, pixels: torch.Tensor | None = None, image: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Per-point features (B, F, N), inputs as :meth:`GSNet.encode`."""
+        _check_inputs(self.spec, points, pixels, image)
+        return self.backbone(points, pixels, image)
+
+
+def build_gsnet_backbone(spec: GSNetSpec) -> GSNetBackbone:
+    """A freshly initialised :class:`GSNetBackbone`."""
+    return GSNetBackbone(spec)
+
+
+register_model("gsnet_backbone", build_gsnet_backbone, GSNetSpec)

@@ -1,10 +1,13 @@
-"""Losses of self-supervised representation learning: InfoNCE with a queue, triplet, reconstruction.
+"""Losses of self-supervised learning: InfoNCE with a queue, PointInfoNCE, triplet, reconstruction.
 
 Embeddings are (B, D) rows; the InfoNCE functions L2-normalise them (cosine similarity, as MoCo's
 dot product of unit vectors). The queue of MoCo (He et al. 2020) is a ring buffer (K, D) of past
 keys with a write pointer: :func:`enqueue` writes a batch of keys over the oldest rows. A memory
 bank (Wu et al. 2018) is a (N, D) buffer with one row per training sample, written by sample index
-(:func:`write_bank`); its own row is masked out of a sample's negatives.
+(:func:`write_bank`); its own row is masked out of a sample's negatives. PointInfoNCE
+(GraspContrast, PointContrast) contrasts matched key points of two views of a scene, the other
+matches being the negatives, with optional false-negative elimination by world distance
+(:func:`point_info_nce`).
 
 >>> q = torch.tensor([[1.0, 0.0]])
 >>> round(float(info_nce_loss(q, q, -q, temperature=1.0)), 6)  # log(1 + e^-2)
@@ -23,6 +26,8 @@ __all__ = [
     "enqueue",
     "info_nce_logits",
     "info_nce_loss",
+    "point_info_nce",
+    "point_info_nce_logits",
     "reconstruction_loss",
     "triplet_margin_loss",
     "write_bank",
@@ -83,6 +88,84 @@ def info_nce_loss(
     logits = info_nce_logits(query, positive, negatives, temperature, negative_mask)
     target = torch.zeros(logits.shape[0], dtype=torch.long, device=logits.device)
     return F.cross_entropy(logits, target)
+
+
+def point_info_nce_logits(
+    features_a: torch.Tensor,
+    features_b: torch.Tensor,
+    world_a: torch.Tensor,
+    world_b: torch.Tensor,
+    valid: torch.Tensor,
+    temperature: float = 0.07,
+    fne_radius: float | None = None,
+) -> torch.Tensor:
+    """PointInfoNCE logits of matched key points (graspcontrast.txt eq. 3-5).
+
+    Row i scores key point i of view A against every matched point k of view B: column i is the
+    positive, the others are negatives. Left out (-inf): padding columns (``valid`` False) and,
+    with false-negative elimination, every negative whose world position lies within
+    ``fne_radius`` (γ_D) of the anchor's; the positive is always kept.
+
+    Args:
+        features_a: (B, K, D) features of A's key points.
+        features_b: (B, K, D) features of their matches in B (row i matches row i).
+        world_a: (B, K, 3) world positions of A's key points.
+        world_b: (B, K, 3) world positions of B's matches.
+        valid: (B, K) bool, False on padding rows.
+        temperature: τ > 0.
+        fne_radius: γ_D in metres; None turns elimination off.
+
+    Returns:
+        (B, K, K) logits of the L2-normalised features over τ.
+    """
+    if temperature <= 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}")
+    if features_a.ndim != 3 or features_a.shape != features_b.shape:
+        raise ValueError(
+            "need features_a and features_b (B, K, D), got "
+            f"{tuple(features_a.shape)}, {tuple(features_b.shape)}"
+        )
+    b, k, _ = features_a.shape
+    if world_a.shape != (b, k, 3) or world_b.shape != (b, k, 3) or valid.shape != (b, k):
+        raise ValueError(f"need world_a, world_b ({b}, {k}, 3) and valid ({b}, {k})")
+    if fne_radius is not None and fne_radius <= 0:
+        raise ValueError(f"fne_radius must be > 0 m or None, got {fne_radius}")
+    fa, fb = F.normalize(features_a, dim=-1), F.normalize(features_b, dim=-1)
+    logits = fa @ fb.transpose(1, 2) / temperature
+    drop = ~valid[:, None, :].expand(b, k, k)
+    if fne_radius is not None:
+        drop = drop | (torch.cdist(world_a, world_b) < fne_radius)
+    eye = torch.eye(k, dtype=torch.bool, device=logits.device)[None]
+    return logits.masked_fill(drop & ~eye, float("-inf"))
+
+
+def point_info_nce(
+    features_a: torch.Tensor,
+    features_b: torch.Tensor,
+    world_a: torch.Tensor,
+    world_b: torch.Tensor,
+    valid: torch.Tensor,
+    temperature: float = 0.07,
+    fne_radius: float | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean PointInfoNCE loss over the valid key points and their top-1 match accuracy.
+
+    Arguments as :func:`point_info_nce_logits`. With identical unit features for matches and
+    every negative at cosine −1 the loss is ``log(1 + n e^{-2/τ})`` for n negatives per row.
+
+    Returns:
+        (loss, accuracy): the loss is 0 with a graph when no row is valid; accuracy is the share
+        of valid rows whose positive has the largest logit.
+    """
+    logits = point_info_nce_logits(features_a, features_b, world_a, world_b, valid, temperature, fne_radius)
+    rows = logits[valid]  # (R, K)
+    if rows.shape[0] == 0:
+        zero = features_a.sum() * 0.0
+        return zero, zero.detach()
+    target = torch.arange(logits.shape[1], device=logits.device).expand(valid.shape)[valid]
+    loss = F.cross_entropy(rows, target)
+    accuracy = (rows.argmax(dim=1) == target).float().mean()
+    return loss, accuracy.detach()
 
 
 def triplet_margin_loss(

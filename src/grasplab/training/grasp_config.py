@@ -37,6 +37,9 @@ class GraspDataConfig:
         val_fraction: fraction of scenes (the last) held out for validation.
         val_scenes: explicit validation scenes (overrides ``val_fraction``).
         max_frames: at most this many training frames; None = all.
+        frames_per_scene: label budget: keep this many labelled frames of each training scene,
+            spread evenly over its views (sorted ann ids at ``i * n // k``: 1 keeps the first, 2
+            the first and the middle one); None = all. Validation frames are not thinned.
         augment: flip / rotation / translation of training clouds.
         flip: mirror across the YZ plane with p 0.5.
         max_rotation_deg: rotation about the camera x axis, ±.
@@ -57,6 +60,7 @@ class GraspDataConfig:
     val_fraction: float = 0.1
     val_scenes: tuple[int, ...] | None = None
     max_frames: int | None = None
+    frames_per_scene: int | None = None
     augment: bool = True
     flip: bool = True
     max_rotation_deg: float = 30.0
@@ -67,6 +71,8 @@ class GraspDataConfig:
     def __post_init__(self) -> None:
         if self.num_points < 1 or self.downsample < 1 or self.max_objects < 1:
             raise ValueError("data: need num_points, downsample and max_objects >= 1")
+        if self.frames_per_scene is not None and self.frames_per_scene < 1:
+            raise ValueError(f"data.frames_per_scene must be >= 1 or null, got {self.frames_per_scene}")
         if self.train_seeds not in ("label", "prediction"):
             raise ValueError(f"data.train_seeds must be 'label' or 'prediction', got {self.train_seeds!r}")
 
@@ -99,7 +105,13 @@ class GraspValidationConfig:
 
 @dataclass(frozen=True)
 class GraspTrainConfig:
-    """Everything a GSNet training run needs (saved as ``config.yaml`` in the run)."""
+    """Everything a GSNet training run needs (saved as ``config.yaml`` in the run).
+
+    Attributes:
+        init: a checkpoint whose matching tensors initialise the network before training (e.g.
+            a GraspContrast backbone, ``grasplab pretrain contrast``); None = random init. A
+            resumed run continues from its own last checkpoint instead.
+    """
 
     data: GraspDataConfig = field(default_factory=GraspDataConfig)
     validation: GraspValidationConfig = field(default_factory=GraspValidationConfig)
@@ -111,6 +123,7 @@ class GraspTrainConfig:
         )
     )
     seed: int = 0
+    init: str | None = None
 
 
 def load_grasp_train_config(

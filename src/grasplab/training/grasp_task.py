@@ -46,14 +46,31 @@ from grasplab.data.grasp_targets import seed_grasp_targets, seed_view_targets  #
 from grasplab.data.pixel_dataset import split_frames  # noqa: E402
 from grasplab.models.gsnet import GSNet, seeds_among  # noqa: E402
 from grasplab.models.registry import build_model  # noqa: E402
+from grasplab.training.checkpoints import LoadReport, load_weights_into  # noqa: E402
 from grasplab.training.grasp_config import GraspTrainConfig  # noqa: E402
 from grasplab.training.grasp_losses import GraspLossTerms, gsnet_losses  # noqa: E402
 from grasplab.training.task import LossOutput, TaskBase  # noqa: E402
 
-__all__ = ["EpochMetricsFn", "GraspTask", "seed_targets"]
+__all__ = ["EpochMetricsFn", "GraspTask", "frames_per_scene", "seed_targets"]
 
 #: Extra validation metrics of a model, computed once per epoch (e.g. AP on held-out frames).
 EpochMetricsFn = Callable[[nn.Module], Mapping[str, float]]
+
+
+def frames_per_scene(frames: list[tuple[int, int]], count: int) -> list[tuple[int, int]]:
+    """``count`` frames of each scene spread over its views (sorted ann ids at ``i * n // count``).
+
+    >>> frames_per_scene([(0, a) for a in range(8)] + [(1, 3)], 2)
+    [(0, 0), (0, 4), (1, 3)]
+    """
+    by_scene: dict[int, list[int]] = {}
+    for scene, ann in sorted(frames):
+        by_scene.setdefault(scene, []).append(ann)
+    out = []
+    for scene, anns in by_scene.items():
+        picks = sorted({(i * len(anns)) // count for i in range(min(count, len(anns)))})
+        out += [(scene, anns[i]) for i in picks]
+    return out
 
 
 def seed_targets(
@@ -135,6 +152,7 @@ class GraspTask(TaskBase):
         self.config = config
         self.epoch_metrics = epoch_metrics
         self.store = SceneLabelStore(config.data.root, config.data.camera)
+        self.init_report: LoadReport | None = None
 
     def frame_split(self) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
         """(training, validation) ``(scene_id, ann_id)`` frames, split by scene, test scenes left out.
@@ -153,13 +171,26 @@ class GraspTask(TaskBase):
                 f"run `grasplab label graspness --root {data.root}` first"
             )
         train, val = split_frames(frames, data.val_fraction, data.val_scenes)
+        if data.frames_per_scene is not None:
+            train = frames_per_scene(train, data.frames_per_scene)
         if data.max_frames is not None:
             train = train[: data.max_frames]
         return train, val
 
     def build_model(self) -> nn.Module:
-        """The config's GSNet (initialised from torch's RNG; the Trainer scopes and seeds it)."""
-        return build_model("gsnet", self.config.model)
+        """The config's GSNet (initialised from torch's RNG; the Trainer scopes and seeds it).
+
+        With ``config.init`` the checkpoint's matching tensors replace the random ones (a
+        backbone checkpoint loads ``backbone.*`` and leaves the heads new); the report is kept
+        in :attr:`init_report`.
+
+        Raises:
+            ValueError: the init checkpoint shares no tensor with the model or a shape differs.
+        """
+        model = build_model("gsnet", self.config.model)
+        if self.config.init is not None:
+            self.init_report = load_weights_into(model, self.config.init)
+        return model
 
     def datasets(self) -> tuple[GraspFrameDataset, GraspFrameDataset]:
         """(training, validation) datasets split by scene."""
