@@ -40,13 +40,14 @@ import json  # noqa: E402
 import platform  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
-from collections.abc import Callable, Sequence  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
 from functools import partial  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 from grasp_sections import (  # noqa: E402
     Method,
+    ResultCache,
     ap_rows,
     ap_scorer,
     binpick_case,
@@ -54,6 +55,7 @@ from grasp_sections import (  # noqa: E402
     latency_frame,
     latency_row,
     methods_of,
+    root_scenes,
     training_summary,
 )
 from rich.console import Console  # noqa: E402
@@ -76,40 +78,6 @@ def _pairs(values: Sequence[str], flag: str) -> dict[str, str]:
     return out
 
 
-def _root_scenes(text: str, flag: str) -> tuple[str, list[int]]:
-    from grasplab.cli.evaluate import parse_scene_ids
-
-    root, sep, scenes = text.rpartition(":")
-    if not sep or not root:
-        raise SystemExit(f"{flag}: expected ROOT:SCENES (e.g. data/gsnet/train:100-107), got {text!r}")
-    try:
-        return root, parse_scene_ids(scenes)
-    except ValueError as exc:
-        raise SystemExit(f"{flag}: {exc}") from exc
-
-
-class Cache:
-    """Finished cases with the fingerprint of their settings, rewritten after each case."""
-
-    def __init__(self, path: Path, fresh: bool) -> None:
-        self.path = path
-        self.data: dict[str, Any] = {}
-        if path.is_file() and not fresh:
-            self.data = json.loads(path.read_text())
-
-    def get(self, key: str, fingerprint: Any, compute: Callable[[], Any]) -> Any:
-        stamp = json.dumps(fingerprint, sort_keys=True, default=str)
-        hit = self.data.get(key)
-        if hit is not None and hit["fingerprint"] == stamp:
-            console.print(f"[dim]cached: {key}[/dim]")
-            return hit["value"]
-        value = compute()
-        self.data[key] = {"fingerprint": stamp, "value": value}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.write_text(json.dumps(self.data, indent=1) + "\n")
-        return value
-
-
 def _progress() -> Progress:
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     return Progress(*columns, console=console)
@@ -122,7 +90,7 @@ def _method_stamp(method: Method) -> Any:
 
 
 def ap_section(args: Any, methods: list[Method], splits: dict[str, tuple[str, list[int]]],
-               cache: Cache) -> dict[str, Any]:
+               cache: ResultCache) -> dict[str, Any]:
     """AP of every method on every given split."""
     out: dict[str, Any] = {}
     with _progress() as bar:
@@ -140,7 +108,7 @@ def ap_section(args: Any, methods: list[Method], splits: dict[str, tuple[str, li
     return out
 
 
-def binpick_section(args: Any, methods: list[Method], cache: Cache) -> dict[str, Any]:
+def binpick_section(args: Any, methods: list[Method], cache: ResultCache) -> dict[str, Any]:
     """SR / PC of every method per split and object count."""
     from grasplab.objects import ObjectLibrary, split_object_ids
 
@@ -165,7 +133,7 @@ def binpick_section(args: Any, methods: list[Method], cache: Cache) -> dict[str,
     return out
 
 
-def latency_section(args: Any, methods: list[Method], cache: Cache) -> dict[str, Any]:
+def latency_section(args: Any, methods: list[Method], cache: ResultCache) -> dict[str, Any]:
     """Milliseconds per 640×480 frame on one thread, per method."""
     import torch
 
@@ -265,10 +233,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     start = time.perf_counter()
     methods = methods_of(_pairs(args.gsnet, "--gsnet"))
     sections = {s.strip() for s in args.sections.split(",") if s.strip()}
-    cache = Cache(args.out.with_suffix(".partial.json"), args.fresh)
+    cache = ResultCache(args.out.with_suffix(".partial.json"), args.fresh,
+                        say=lambda text: console.print(f"[dim]{text}[/dim]"))
     results: dict[str, Any] = {"benchmark": "grasp", "methods": [m.name for m in methods], "seconds": {}}
     with tempfile.TemporaryDirectory(prefix="grasplab-bench-grasp-") as tmp:
-        splits = {s: _root_scenes(getattr(args, s), f"--{s}") for s in SPLITS if getattr(args, s)}
+        splits = {s: root_scenes(getattr(args, s), f"--{s}") for s in SPLITS if getattr(args, s)}
         if args.quick and not splits:
             splits["seen"] = _quick_split(Path(tmp))
         for name, run in (("ap", lambda: ap_section(args, methods, splits, cache)),

@@ -81,6 +81,55 @@ def methods_of(gsnet: dict[str, str]) -> list[Method]:
             Method(ORACLE, "oracle")]
 
 
+# ------------------------------------------------------------------------- arguments and caching
+def root_scenes(text: str, flag: str) -> tuple[str, list[int]]:
+    """``ROOT:SCENES`` of a command line (e.g. ``data/gsnet/train:100-107``) as (root, scene ids).
+
+    Raises:
+        SystemExit: a malformed value, naming ``flag``.
+    """
+    from grasplab.cli.evaluate import parse_scene_ids
+
+    root, sep, scenes = text.rpartition(":")
+    if not sep or not root:
+        raise SystemExit(f"{flag}: expected ROOT:SCENES (e.g. data/gsnet/train:100-107), got {text!r}")
+    try:
+        return root, parse_scene_ids(scenes)
+    except ValueError as exc:
+        raise SystemExit(f"{flag}: {exc}") from exc
+
+
+class ResultCache:
+    """Finished cases with the fingerprint of their settings, rewritten after each case.
+
+    Args:
+        path: the JSON file (``<out>.partial.json``).
+        fresh: ignore what the file holds.
+        say: called with ``"cached: KEY"`` when a case is reused.
+    """
+
+    def __init__(self, path: Path, fresh: bool, say: Callable[[str], None] | None = None) -> None:
+        self.path = path
+        self.say = say
+        self.data: dict[str, Any] = {}
+        if path.is_file() and not fresh:
+            self.data = json.loads(path.read_text())
+
+    def get(self, key: str, fingerprint: Any, compute: Callable[[], Any]) -> Any:
+        """The stored value of ``key`` when its fingerprint matches, else ``compute()`` (stored)."""
+        stamp = json.dumps(fingerprint, sort_keys=True, default=str)
+        hit = self.data.get(key)
+        if hit is not None and hit["fingerprint"] == stamp:
+            if self.say is not None:
+                self.say(f"cached: {key}")
+            return hit["value"]
+        value = compute()
+        self.data[key] = {"fingerprint": stamp, "value": value}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(json.dumps(self.data, indent=1) + "\n")
+        return value
+
+
 # ----------------------------------------------------------------------------------- AP section
 class _DatasetModels:
     """An object source over a dataset's own meshes (ids of the dataset), for the oracle."""

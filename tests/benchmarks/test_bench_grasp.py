@@ -23,8 +23,9 @@ def bench(monkeypatch: pytest.MonkeyPatch) -> Any:
 
 
 def test_arguments_and_bad_values(bench: Any) -> None:
+    import grasp_sections as sections
     args = bench.parse_args(["--seen", "data/x:100-102,105", "--mu", "0.2,1.0"])
-    assert bench._root_scenes(args.seen, "--seen") == ("data/x", [100, 101, 102, 105])
+    assert sections.root_scenes(args.seen, "--seen") == ("data/x", [100, 101, 102, 105])
     assert args.mu == [0.2, 1.0] and args.binpick_objects == (5, 15)
     quick = bench.parse_args(["--quick"])
     assert quick.episodes == 1 and quick.binpick_splits == ("seen",) and quick.max_frames == 2
@@ -33,12 +34,13 @@ def test_arguments_and_bad_values(bench: Any) -> None:
         with pytest.raises(SystemExit, match="NAME=PATH"):
             bench._pairs(bad, "--gsnet")
     with pytest.raises(SystemExit, match="ROOT:SCENES"):
-        bench._root_scenes("100-107", "--seen")
+        sections.root_scenes("100-107", "--seen")
     with pytest.raises(SystemExit, match="bad scene list"):
-        bench._root_scenes("data/x:7-3", "--seen")
+        sections.root_scenes("data/x:7-3", "--seen")
 
 
 def test_cache_resumes_and_recomputes_other_settings(bench: Any, tmp_path: Path) -> None:
+    import grasp_sections as sections
     calls: list[int] = []
 
     def compute() -> dict[str, int]:
@@ -46,11 +48,11 @@ def test_cache_resumes_and_recomputes_other_settings(bench: Any, tmp_path: Path)
         return {"value": len(calls)}
 
     path = tmp_path / "grasp.partial.json"
-    assert bench.Cache(path, fresh=False).get("ap/seen/x", [1, "a"], compute) == {"value": 1}
-    again = bench.Cache(path, fresh=False)  # a new run reads the finished case back
+    assert sections.ResultCache(path, fresh=False).get("ap/seen/x", [1, "a"], compute) == {"value": 1}
+    again = sections.ResultCache(path, fresh=False)  # a new run reads the finished case back
     assert again.get("ap/seen/x", [1, "a"], compute) == {"value": 1} and len(calls) == 1
     assert again.get("ap/seen/x", [2, "a"], compute) == {"value": 2}  # other settings: redone
-    assert bench.Cache(path, fresh=True).get("ap/seen/x", [2, "a"], compute) == {"value": 3}
+    assert sections.ResultCache(path, fresh=True).get("ap/seen/x", [2, "a"], compute) == {"value": 3}
 
 
 def test_training_summary_reads_history(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
