@@ -41,7 +41,10 @@ def pretraining_scenes(config: ContrastPretrainConfig) -> tuple[list[int], list[
         ValueError: no scene left, or a scene with fewer than two frames.
     """
     data = config.data
-    scenes = list(data.scenes or GraspNetDataset(data.root, data.camera).scene_ids())
+    if data.scenes is None:
+        scenes = GraspNetDataset(data.root, data.camera).scene_ids()
+    else:
+        scenes = list(data.scenes)
     if data.test_scenes_from is not None:
         scenes = [s for s in scenes if s < data.test_scenes_from]
     scenes = sorted(int(s) for s in scenes)
