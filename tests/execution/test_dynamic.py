@@ -22,7 +22,7 @@ from grasplab.execution.dynamic import (
     ready_pose,
     step_toward,
 )
-from grasplab.execution.dynamic_bench import run_dynamic_bench
+from grasplab.execution.dynamic_bench import draw_split_objects, run_dynamic_bench
 from grasplab.execution.moving import MotionConfig
 
 
@@ -77,11 +77,45 @@ def test_bench_bad_inputs(tmp_path: Path) -> None:
     runner = CliRunner()
     cases = ((["--tracker", "telepathy"], "--tracker"), (["--tracker", "learned"], "needs weights"),
              (["--episodes", "0"], "--episodes"), (["--motion", "orbit"], "kind"),
-             (["--detector", "oracle"], "--detector"))
+             (["--detector", "oracle"], "--detector"), (["--object-set", "toys"], "--object-set"),
+             (["--object-set", "seen", "--motion", "crossing"], "identical boxes"))
     for args, text in cases:
         res = runner.invoke(app, ["bench", "dynamic", "--out", str(tmp_path), *args])
         assert res.exit_code == 2, res.output
         assert text in res.output
+
+
+def test_split_objects_are_drawn_from_the_split() -> None:
+    from grasplab.objects import split_object_ids
+
+    ids = draw_split_objects("novel", 3, np.random.default_rng(4))
+    assert len(set(ids)) == 3 and set(ids) <= set(split_object_ids("novel"))
+    assert ids == draw_split_objects("novel", 3, np.random.default_rng(4))
+    with pytest.raises(ValueError, match="asked for"):
+        draw_split_objects("novel", 10_000, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="unknown split"):
+        draw_split_objects("toys", 1, np.random.default_rng(0))
+    nearest = lambda: build_tracker("nearest")  # noqa: E731
+    with pytest.raises(ValueError, match="objects: expected"):
+        run_dynamic_bench(nearest, MotionConfig(), 1, objects="toys")
+    with pytest.raises(ValueError, match="identical boxes"):
+        run_dynamic_bench(nearest, MotionConfig(kind="crossing", num_objects=2), 1, objects="seen",
+                          library=object())  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="object library"):
+        run_dynamic_bench(nearest, MotionConfig(), 1, objects="seen")
+
+
+@pytest.mark.slow
+def test_oracle_tracker_catches_a_novel_library_object(tmp_path: Path) -> None:
+    from grasplab.objects import ObjectLibrary
+
+    motion = MotionConfig(kind="conveyor", num_objects=1, speed=0.05, image_width=160, image_height=120)
+    result = run_dynamic_bench(
+        lambda: build_tracker("oracle", build_detector("analytic", seed=0, max_grasps=20)),
+        motion, 1, seed=0, name="oracle/analytic", config=DynamicConfig(duration=5.0), objects="novel",
+        library=ObjectLibrary(tmp_path / "cache"))
+    assert result.objects == "novel" and "(novel)" in result.to_markdown()
+    assert result.episodes[0].frames >= 2, result.episodes[0]
 
 
 

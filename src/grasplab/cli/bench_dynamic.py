@@ -2,9 +2,13 @@
 
 ``grasplab bench dynamic --episodes N --tracker nearest|oracle|learned --motion
 conveyor|turntable|random|crossing --out DIR [--detector analytic] [--speed 0.05]
-[--seed S] [--tracker-weights ASSOC.safetensors]``: catch success, time to catch (simulated
+[--seed S] [--tracker-weights ASSOC.safetensors] [--object-set primitives|seen|similar|novel]``:
+catch success, time to catch (simulated
 seconds) and failure causes; writes ``DIR/dynamic_<tracker>_<motion>.json``, ``.md`` and the
-per-episode log ``.attempts.csv``.
+per-episode log ``.attempts.csv`` (a split's object set adds ``_<set>`` to the names). The
+default objects are boxes and cylinders of 3-5 cm; ``--object-set seen`` (or ``similar``,
+``novel``) draws library objects of that split instead (not for ``crossing``, which moves two
+identical boxes).
 
 ``--tracker learned`` is built by the tracker registry from its association checkpoint
 (``--tracker-weights``, ``grasplab train association``) as ``grasplab bench tracking`` builds
@@ -95,16 +99,25 @@ def dynamic(
     seed: int = typer.Option(0, "--seed", help="Seed of objects, trajectories and detector."),
     tracker_weights: Path | None = typer.Option(
         None, "--tracker-weights", help="Association checkpoint of --tracker learned."),
+    object_set: str = typer.Option(
+        "primitives", "--object-set",
+        help="Objects: primitives (boxes, cylinders) or library objects of seen, similar, novel."),
 ) -> None:
     """Dynamic grasping (Alg. 1): catch success, time to catch, failure causes."""
     from grasplab.detection.registry import available_detectors
     from grasplab.detection.tracker_registry import available_trackers
-    from grasplab.execution.dynamic_bench import run_dynamic_bench
+    from grasplab.execution.dynamic_bench import OBJECT_SETS, run_dynamic_bench
     from grasplab.execution.moving import MotionConfig
+    from grasplab.objects import ObjectLibrary
     from grasplab.runtime.checks import check_output_dir, check_output_file
 
-    stem = f"dynamic_{tracker}_{motion}"
+    stem = f"dynamic_{tracker}_{motion}" + ("" if object_set == "primitives" else f"_{object_set}")
     try:
+        if object_set not in OBJECT_SETS:
+            raise ValueError(f"--object-set: expected one of {', '.join(OBJECT_SETS)}, got {object_set!r}")
+        if object_set != "primitives" and motion == "crossing":
+            raise ValueError("--object-set: crossing moves two identical boxes; a split's objects "
+                             "are for conveyor, turntable and random")
         check_output_dir(out, "--out")
         for suffix in (".json", ".md", ".attempts.csv"):
             check_output_file(out / f"{stem}{suffix}", "--out")
@@ -128,7 +141,8 @@ def dynamic(
                       MofNCompleteColumn(), TimeElapsedColumn(), console=console) as bar:
             task = bar.add_task("episodes", total=episodes)
             result = run_dynamic_bench(make_tracker, config, episodes, seed, name=f"{tracker}/{detector}",
-                                       progress=lambda n: bar.advance(task, n))
+                                       progress=lambda n: bar.advance(task, n), objects=object_set,
+                                       library=None if object_set == "primitives" else ObjectLibrary())
     except (ValueError, FileNotFoundError) as exc:
         raise fail(str(exc)) from exc
     out.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,9 @@
 """The dynamic-grasping benchmark: catch success, time to catch and failure causes per tracker.
 
-Each episode draws objects (:func:`~grasplab.execution.moving.motion_objects`) and their
-trajectories from the episode's seed, builds a :class:`~grasplab.execution.moving.MovingScene`
+Each episode draws objects (boxes and cylinders of
+:func:`~grasplab.execution.moving.motion_objects`, or library objects of a split: ``objects=
+"seen"|"similar"|"novel"``, :func:`draw_split_objects`) and their trajectories from the
+episode's seed, builds a :class:`~grasplab.execution.moving.MovingScene`
 and the floating gripper, and runs :func:`~grasplab.execution.dynamic.run_dynamic_episode`
 with the given tracker. Every episode is one row of the per-attempt log (phase ``"catch"``);
 the figures are computed from the episodes. Seconds: ``time_to_catch`` is simulated time,
@@ -27,8 +29,13 @@ from grasplab.execution.grasp_execution import set_grasp_friction
 from grasplab.execution.moving import MotionConfig, MovingScene, motion_objects
 from grasplab.execution.sim_gripper import SimGripper
 from grasplab.execution.trajectories import make_trajectories
+from grasplab.objects import split_object_ids
+from grasplab.scenes import ObjectSource
 
-__all__ = ["DynamicBenchResult", "run_dynamic_bench"]
+__all__ = ["OBJECT_SETS", "DynamicBenchResult", "draw_split_objects", "run_dynamic_bench"]
+
+#: What an episode's objects are: generated boxes and cylinders, or library objects of a split.
+OBJECT_SETS = ("primitives", "seen", "similar", "novel")
 
 
 @dataclass(frozen=True)
@@ -45,6 +52,7 @@ class DynamicBenchResult:
         seconds_per_frame: mean wall seconds of ``tracker.update`` per frame.
         mu: friction of the trials.
         switches: identity switches of the followed target, summed over episodes.
+        objects: the object set (one of :data:`OBJECT_SETS`).
     """
 
     name: str
@@ -57,6 +65,7 @@ class DynamicBenchResult:
     mu: float = 1.0
     switches: int = 0
     records: tuple[AttemptRecord, ...] = field(default=(), repr=False, compare=False)
+    objects: str = "primitives"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able figures and episodes (NaN written as null)."""
@@ -77,21 +86,48 @@ class DynamicBenchResult:
         """Write the per-episode log rows; returns the path."""
         return write_attempts_csv(path, self.records)
 
+    def _motion_label(self) -> str:
+        kind = str(self.motion["kind"])
+        return kind if self.objects == "primitives" else f"{kind} ({self.objects})"
+
     def to_markdown(self) -> str:
         """One Markdown table row (with header) of the figures."""
         ttc = "–" if not np.isfinite(self.mean_time_to_catch) else f"{self.mean_time_to_catch:.2f}"
         causes = ", ".join(f"{k} {v}" for k, v in sorted(self.reasons.items()))
         return ("| tracker | motion | episodes | caught (%) | time to catch (s) | s / frame | "
                 "switches | outcomes |\n|---|---|---|---|---|---|---|---|\n"
-                f"| {self.name} | {self.motion['kind']} | {len(self.episodes)} | "
+                f"| {self.name} | {self._motion_label()} | {len(self.episodes)} | "
                 f"{100 * self.success_rate:.1f} | {ttc} | {self.seconds_per_frame:.3f} | "
                 f"{self.switches} | {causes} |\n")
+
+
+def draw_split_objects(split: str, num_objects: int, rng: np.random.Generator) -> list[int]:
+    """``num_objects`` distinct library object ids of a split, drawn with ``rng``.
+
+    Raises:
+        ValueError: unknown split, or fewer objects in it than asked for.
+    """
+    ids = split_object_ids(split)
+    if num_objects > len(ids):
+        raise ValueError(f"split {split!r} has {len(ids)} objects, asked for {num_objects}")
+    return [int(i) for i in rng.choice(ids, size=num_objects, replace=False)]
+
+
+def _check_objects(objects: str, motion: MotionConfig, library: ObjectSource | None) -> None:
+    if objects not in OBJECT_SETS:
+        raise ValueError(f"objects: expected one of {', '.join(OBJECT_SETS)}, got {objects!r}")
+    if objects != "primitives" and motion.kind == "crossing":
+        raise ValueError("objects: 'crossing' moves two identical boxes; library objects of a split "
+                         "are for conveyor, turntable and random")
+    if objects != "primitives" and library is None:
+        raise ValueError(f"objects {objects!r}: pass the object library that loads them")
 
 
 def run_dynamic_bench(make_tracker: Callable[[], GraspTracker], motion: MotionConfig,
                       episodes: int, seed: int = 0, *, name: str = "tracker",
                       config: DynamicConfig | None = None, mu: float = 1.0,
-                      progress: Callable[[int], None] | None = None) -> DynamicBenchResult:
+                      progress: Callable[[int], None] | None = None, objects: str = "primitives",
+                      library: ObjectSource | None = None) -> DynamicBenchResult:
     """Run ``episodes`` dynamic catches of fresh trackers on one motion.
 
     Args:
@@ -103,17 +139,30 @@ def run_dynamic_bench(make_tracker: Callable[[], GraspTracker], motion: MotionCo
         config: loop constants.
         mu: friction of finger-object contacts.
         progress: called with 1 after each episode.
+        objects: ``"primitives"`` (boxes and cylinders of 3-5 cm) or a split whose library
+            objects are drawn (``"seen"``, ``"similar"``, ``"novel"``; not for ``crossing``).
+        library: loads a split's objects (e.g. :class:`grasplab.objects.ObjectLibrary`).
+
+    Raises:
+        ValueError: ``episodes`` < 1, an unknown object set, a split with ``crossing`` or
+            without a library.
     """
     if episodes < 1:
         raise ValueError(f"episodes: expected >= 1, got {episodes}")
+    _check_objects(objects, motion, library)
     tracker = make_tracker()
     results: list[DynamicEpisode] = []
     for k in range(int(episodes)):
         gen = np.random.default_rng([seed, k])
         with tempfile.TemporaryDirectory(prefix="grasplab_motion_") as folder:
-            library = motion_objects(folder, motion.kind, motion.num_objects, gen)
+            if objects == "primitives":
+                primitives = motion_objects(folder, motion.kind, motion.num_objects, gen)
+                source, ids = primitives, primitives.ids()
+            else:
+                assert library is not None  # _check_objects
+                source, ids = library, draw_split_objects(objects, motion.num_objects, gen)
             trajectories = make_trajectories(motion.kind, motion.num_objects, motion.speed, gen)
-            with MovingScene(library, library.ids(), trajectories, motion) as scene:
+            with MovingScene(source, ids, trajectories, motion) as scene:
                 hand = SimGripper(scene.world)
                 set_grasp_friction(scene.world, hand, mu)
                 results.append(run_dynamic_episode(scene, hand, tracker, config))
@@ -127,4 +176,4 @@ def run_dynamic_bench(make_tracker: Callable[[], GraspTracker], motion: MotionCo
         float(np.mean([e.time_to_catch for e in caught])) if caught else float("nan"),
         dict(Counter(e.reason for e in results)),
         sum(e.track_seconds for e in results) / max(frames, 1), mu,
-        sum(e.switches for e in results), records)
+        sum(e.switches for e in results), records, objects)
