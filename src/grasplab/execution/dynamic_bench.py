@@ -152,6 +152,7 @@ def run_dynamic_bench(make_tracker: Callable[[], GraspTracker], motion: MotionCo
     _check_objects(objects, motion, library)
     tracker = make_tracker()
     results: list[DynamicEpisode] = []
+    source: ObjectSource
     for k in range(int(episodes)):
         gen = np.random.default_rng([seed, k])
         with tempfile.TemporaryDirectory(prefix="grasplab_motion_") as folder:
