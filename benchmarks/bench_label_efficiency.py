@@ -4,9 +4,9 @@ One command pretrains the backbone, fine-tunes the detector from it and from scr
 with all labelled frames, and scores every run under the reference AP backend::
 
     python benchmarks/bench_label_efficiency.py \\
-        --seen data/gsnet/train:100-107 --similar data/gsnet/test_similar:130-137 \\
-        --novel data/gsnet/test_novel:160-167 [--fractions 1,2,8] [--seeds 0,1,2] \\
-        [--ablations] [--runs runs/label_efficiency] [--max-frames 32]
+        --seen data/gsnet/train:100-107 --similar data/gsnet/test_similar:100-103 \\
+        --novel data/gsnet/test_novel:100-103 [--fractions 1,2,8] [--seeds 0,1,2] \\
+        [--ablations] [--runs runs/label_efficiency] [--max-frames 32] [--jobs 2]
     python benchmarks/bench_label_efficiency.py --quick      # smoke run on a generated scene
 
 Steps, each resumable (rerun the same command after an interruption):
@@ -24,6 +24,10 @@ Steps, each resumable (rerun the same command after an interruption):
 3. AP of each run's last checkpoint on the seen / similar / novel frames, detected as a user runs
    it (``build_detector("gsnet", weights=...)``, no mask) and scored by the evaluator of
    ``grasplab eval ap`` with the ``reference`` force-closure backend.
+
+``--jobs N`` runs N pretrainings or fine-tunings at a time, each with ``cpu_count // N`` torch
+threads (on a 2-core machine two single-thread runs finish sooner than one two-thread run
+after the other); each command's output goes to ``RUNS/logs/<run>.log``.
 
 Scale: our training scenes have 8 views where GraspNet's have 256; the paper's 1/256, 16/256 and
 256/256 become 1, 2 and 8 labelled views per scene (the smallest budget keeps the paper's one
@@ -46,6 +50,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -61,15 +66,26 @@ PRETRAIN_VARIANTS = {"contrast": [], "no_fne": ["loss.fne=false"], "no_aug": ["d
 console = Console()
 
 
-def _grasplab(args: list[str], log: Path) -> None:
-    """Run a grasplab command (resumable by its own run folder), output appended to ``log``."""
+def _grasplab(args: list[str], log: Path, threads: int | None = None) -> None:
+    """Run a grasplab command (resumable by its own run folder), output appended to ``log``.
+
+    ``threads`` caps the command's torch / BLAS threads (None: the library default).
+    """
     command = [sys.executable, "-c", "from grasplab.cli.main import app; app()", *args]
     console.print(f"[bold]$ grasplab {' '.join(args)}[/bold]")
+    env = dict(os.environ)
+    if threads is not None:
+        env.update({k: str(threads) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")})
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("a") as out:
-        done = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, check=False)
+        done = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, check=False, env=env)
     if done.returncode != 0:
         raise SystemExit(f"grasplab {' '.join(args[:2])} failed ({done.returncode}); see {log}")
+
+
+def _threads(args: argparse.Namespace) -> int | None:
+    """Torch threads of each command under ``--jobs`` (None when one job runs at a time)."""
+    return None if args.jobs == 1 else max(1, (os.cpu_count() or 1) // args.jobs)
 
 
 def _sets(items: Sequence[str]) -> list[str]:
@@ -80,7 +96,8 @@ def pretrain(args: argparse.Namespace, variant: str) -> Path:
     """The last checkpoint of one pretraining variant (trained or resumed here)."""
     out = args.runs / f"pretrain_{variant}"
     _grasplab(["pretrain", "contrast", "--config", str(args.pretrain_config), "--out", str(out),
-               *_sets([*args.pretrain_set, *PRETRAIN_VARIANTS[variant]])], args.runs / "log.txt")
+               *_sets([*args.pretrain_set, *PRETRAIN_VARIANTS[variant]])],
+              args.runs / "logs" / f"{out.name}.log", _threads(args))
     return out / "checkpoints" / "last.safetensors"
 
 
@@ -90,7 +107,7 @@ def finetune(args: argparse.Namespace, fraction: int, init: str, seed: int, weig
     sets = [*args.finetune_set, f"seed={seed}", f"data.frames_per_scene={fraction}"]
     extra = ["--init", str(weights)] if weights is not None else []
     _grasplab(["train", "grasp", "--config", str(args.finetune_config), "--out", str(out), *extra,
-               *_sets(sets)], args.runs / "log.txt")
+               *_sets(sets)], args.runs / "logs" / f"{out.name}.log", _threads(args))
     return out
 
 
@@ -199,6 +216,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=RESULTS)
     p.add_argument("--plot", type=Path, default=None, help="PNG (default: beside --out)")
     p.add_argument("--quick", action="store_true", help="a smoke run on a generated two-view scene")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="runs trained at a time, each with cpu_count // jobs threads")
     args = p.parse_args(argv)
     try:
         args.fractions = [int(v) for v in args.fractions.split(",") if v.strip()]
@@ -207,13 +226,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         raise SystemExit(f"--fractions / --seeds: expected comma-separated integers ({exc})") from exc
     if not args.fractions or min(args.fractions) < 1 or not args.seeds:
         raise SystemExit("--fractions needs integers >= 1 and --seeds at least one seed")
+    if args.jobs < 1:
+        raise SystemExit(f"--jobs: expected >= 1, got {args.jobs}")
     args.plot = args.plot or args.out.with_suffix(".png")
     return args
 
 
 def _quick(args: argparse.Namespace, tmp: Path) -> None:
     """Tiny settings on a generated, labelled scene (checks the plumbing, not the method)."""
-    root, log = tmp / "quick", tmp / "log.txt"
+    root, log = tmp / "quick", tmp / "logs" / "quick.log"
     _grasplab(["scenes", "generate", "--out", str(root), "--views", "2", "--objects-per-scene", "2",
                "--object-pool", "2", "--no-parallel-depth"], log)
     _grasplab(["label", "objects", "--root", str(root), "--spacing", "0.02", "--views", "60", "--angles", "6",
@@ -259,12 +280,16 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             raise SystemExit("give at least one of --seen / --similar / --novel (or --quick)")
         todo = cells(args)
         variants = sorted({init for _, init, _ in todo} - {"scratch"})
-        weights = {v: pretrain(args, v) for v in variants}
-        cache = ResultCache(args.out.with_suffix(".partial.json"), False,
-                            say=lambda text: console.print(f"[dim]{text}[/dim]"))
-        scorers = {s: ap_scorer(root, scenes, args.max_frames) for s, (root, scenes) in splits.items()}
-        runs = [score_run(finetune(args, f, init, seed, weights.get(init)), (f, init, seed), scorers, cache)
-                for f, init, seed in todo]
+        with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+            weights = dict(zip(variants, pool.map(partial(pretrain, args), variants), strict=True))
+            cache = ResultCache(args.out.with_suffix(".partial.json"), False,
+                                say=lambda text: console.print(f"[dim]{text}[/dim]"))
+            scorers = {s: ap_scorer(root, scenes, args.max_frames) for s, (root, scenes) in splits.items()}
+            trained = [pool.submit(finetune, args, f, init, seed, weights.get(init))
+                       for f, init, seed in todo]
+            # scored in order as the runs finish (the scoring overlaps the runs still training)
+            runs = [score_run(job.result(), cell, scorers, cache)
+                    for job, cell in zip(trained, todo, strict=True)]
         summary = summarise(runs)
         pretraining = {v: training_summary(args.runs / f"pretrain_{v}") for v in variants}
     results = {
@@ -275,7 +300,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                    "pretrain_config": str(args.pretrain_config), "finetune_config": str(args.finetune_config),
                    "quick": args.quick, "runs": str(args.runs),
                    "machine": {"python": platform.python_version(), "cpu_count": os.cpu_count()}},
-        "seconds": time.perf_counter() - start,
+        "jobs": args.jobs, "seconds": time.perf_counter() - start,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")

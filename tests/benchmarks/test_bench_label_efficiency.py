@@ -50,7 +50,7 @@ def test_summary_means_spreads_and_paired_gains(bench: Any) -> None:
 
 
 def test_bad_arguments(bench: Any) -> None:
-    for bad in (["--fractions", "a"], ["--fractions", "0"], ["--seeds", ""]):
+    for bad in (["--fractions", "a"], ["--fractions", "0"], ["--seeds", ""], ["--jobs", "0"]):
         with pytest.raises(SystemExit):
             bench.parse_args(bad)
     with pytest.raises(SystemExit, match="--seen"):
@@ -62,7 +62,8 @@ def test_quick_run_pretrains_finetunes_and_scores(tmp_path: Path) -> None:
     pytest.importorskip("torch")
     pytest.importorskip("embreex")
     out = tmp_path / "le.json"
-    cmd = [sys.executable, str(BENCHMARKS / "bench_label_efficiency.py"), "--quick", "--out", str(out)]
+    cmd = [sys.executable, str(BENCHMARKS / "bench_label_efficiency.py"), "--quick", "--out", str(out),
+           "--jobs", "2"]
     done = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     result = json.loads(out.read_text())
@@ -71,4 +72,11 @@ def test_quick_run_pretrains_finetunes_and_scores(tmp_path: Path) -> None:
     for row in result["runs"]:
         assert 0.0 <= row["ap"]["seen"] <= 100.0 and row["training"]["epochs"] == 1
     assert result["pretraining"]["contrast"]["epochs"] == 1
-    assert "gain" in result["summary"]["1"]["contrast"]
+    assert "gain" in result["summary"]["1"]["contrast"] and result["jobs"] == 2
+
+
+def test_jobs_split_the_cores(bench: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bench.os, "cpu_count", lambda: 8)
+    assert bench._threads(bench.parse_args(["--jobs", "1"])) is None
+    assert bench._threads(bench.parse_args(["--jobs", "2"])) == 4
+    assert bench._threads(bench.parse_args(["--jobs", "16"])) == 1
