@@ -83,31 +83,33 @@ def _grasplab(args: list[str], log: Path, threads: int | None = None) -> None:
         raise SystemExit(f"grasplab {' '.join(args[:2])} failed ({done.returncode}); see {log}")
 
 
-def _threads(args: argparse.Namespace) -> int | None:
-    """Torch threads of each command under ``--jobs`` (None when one job runs at a time)."""
-    return None if args.jobs == 1 else max(1, (os.cpu_count() or 1) // args.jobs)
+def _threads(args: argparse.Namespace, tasks: int) -> int | None:
+    """Torch threads of each of ``tasks`` commands run ``--jobs`` at a time (None: one at a time)."""
+    parallel = min(args.jobs, tasks)
+    return None if parallel <= 1 else max(1, (os.cpu_count() or 1) // parallel)
 
 
 def _sets(items: Sequence[str]) -> list[str]:
     return [a for item in items for a in ("--set", item)]
 
 
-def pretrain(args: argparse.Namespace, variant: str) -> Path:
+def pretrain(args: argparse.Namespace, variant: str, threads: int | None = None) -> Path:
     """The last checkpoint of one pretraining variant (trained or resumed here)."""
     out = args.runs / f"pretrain_{variant}"
     _grasplab(["pretrain", "contrast", "--config", str(args.pretrain_config), "--out", str(out),
                *_sets([*args.pretrain_set, *PRETRAIN_VARIANTS[variant]])],
-              args.runs / "logs" / f"{out.name}.log", _threads(args))
+              args.runs / "logs" / f"{out.name}.log", threads)
     return out / "checkpoints" / "last.safetensors"
 
 
-def finetune(args: argparse.Namespace, fraction: int, init: str, seed: int, weights: Path | None) -> Path:
+def finetune(args: argparse.Namespace, fraction: int, init: str, seed: int, weights: Path | None,
+             threads: int | None = None) -> Path:
     """The run folder of one fine-tuning cell (trained or resumed here)."""
     out = args.runs / f"f{fraction}_{init}_s{seed}"
     sets = [*args.finetune_set, f"seed={seed}", f"data.frames_per_scene={fraction}"]
     extra = ["--init", str(weights)] if weights is not None else []
     _grasplab(["train", "grasp", "--config", str(args.finetune_config), "--out", str(out), *extra,
-               *_sets(sets)], args.runs / "logs" / f"{out.name}.log", _threads(args))
+               *_sets(sets)], args.runs / "logs" / f"{out.name}.log", threads)
     return out
 
 
@@ -281,11 +283,14 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         todo = cells(args)
         variants = sorted({init for _, init, _ in todo} - {"scratch"})
         with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-            weights = dict(zip(variants, pool.map(partial(pretrain, args), variants), strict=True))
+            threads = _threads(args, len(variants))
+            weights = dict(zip(variants, pool.map(partial(pretrain, args, threads=threads), variants),
+                               strict=True))
             cache = ResultCache(args.out.with_suffix(".partial.json"), False,
                                 say=lambda text: console.print(f"[dim]{text}[/dim]"))
             scorers = {s: ap_scorer(root, scenes, args.max_frames) for s, (root, scenes) in splits.items()}
-            trained = [pool.submit(finetune, args, f, init, seed, weights.get(init))
+            threads = _threads(args, len(todo))
+            trained = [pool.submit(finetune, args, f, init, seed, weights.get(init), threads)
                        for f, init, seed in todo]
             # scored in order as the runs finish (the scoring overlaps the runs still training)
             runs = [score_run(job.result(), cell, scorers, cache)

@@ -77,6 +77,7 @@ def test_quick_run_pretrains_finetunes_and_scores(tmp_path: Path) -> None:
 
 def test_jobs_split_the_cores(bench: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(bench.os, "cpu_count", lambda: 8)
-    assert bench._threads(bench.parse_args(["--jobs", "1"])) is None
-    assert bench._threads(bench.parse_args(["--jobs", "2"])) == 4
-    assert bench._threads(bench.parse_args(["--jobs", "16"])) == 1
+    assert bench._threads(bench.parse_args(["--jobs", "1"]), 6) is None
+    assert bench._threads(bench.parse_args(["--jobs", "2"]), 6) == 4
+    assert bench._threads(bench.parse_args(["--jobs", "2"]), 1) is None  # one pretraining: all cores
+    assert bench._threads(bench.parse_args(["--jobs", "16"]), 12) == 1
