@@ -90,7 +90,9 @@ def test_track_missing_intrinsics_file_exits_2(tmp_path: Path) -> None:
     assert code == 2 and "nope.json" in out
 
 
-def test_track_bad_options_exit_2(tmp_path: Path) -> None:
+def test_track_bad_options_exit_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("shipped_association_weights", "shipped_gsnet_weights"):  # an install without them
+        monkeypatch.setattr(f"grasplab.detection.shipped.{name}", lambda: None)
     frames = _frames(tmp_path / "f", 2)
     k = _intrinsics(tmp_path)
     for extra, message in ((["--tracker", "magic"], "--tracker"), (["--smoothing", "median"], "--smoothing"),

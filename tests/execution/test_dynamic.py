@@ -69,7 +69,8 @@ def test_oracle_tracker_catches_on_a_conveyor(tmp_path: Path) -> None:
     assert result.to_dict()["episodes"][0]["reason"] == "success"
 
 
-def test_bench_bad_inputs(tmp_path: Path) -> None:
+def test_bench_bad_inputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("grasplab.detection.shipped.shipped_association_weights", lambda: None)
     with pytest.raises(ValueError, match="episodes"):
         run_dynamic_bench(lambda: build_tracker("nearest"), MotionConfig(), 0)
     from grasplab.cli.main import app
@@ -133,9 +134,10 @@ def _association_head(path: Path, gsnet: Path | None = None) -> Path:
     return save_checkpoint(path, model, config=config)
 
 
-def test_bench_tracker_weights_bad_inputs(tmp_path: Path) -> None:
+def test_bench_tracker_weights_bad_inputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from grasplab.cli.main import app
 
+    monkeypatch.setattr("grasplab.detection.shipped.shipped_association_weights", lambda: None)
     head = _association_head(tmp_path / "assoc.safetensors")
     learned = ["--tracker", "learned", "--tracker-weights", str(head)]
     cases = (
@@ -155,6 +157,17 @@ def test_bench_tracker_weights_bad_inputs(tmp_path: Path) -> None:
         assert res.exit_code == 2, (args, res.output)
         assert text in res.output and res.output.count("error:") == 1, (args, res.output)
     assert not (tmp_path / "out").exists()
+
+
+def test_bench_learned_tracker_defaults_to_the_shipped_head() -> None:
+    from grasplab.cli.bench_dynamic import _check_tracker_weights
+    from grasplab.detection.shipped import shipped_association_weights
+
+    shipped = shipped_association_weights()
+    if shipped is None:
+        pytest.skip("no association head shipped here")
+    assert _check_tracker_weights("learned", None, "gsnet", 640) == shipped
+    assert _check_tracker_weights("nearest", None, "analytic", 160) is None
 
 
 @pytest.mark.slow

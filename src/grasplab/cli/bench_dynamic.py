@@ -11,10 +11,10 @@ default objects are boxes and cylinders of 3-5 cm; ``--object-set seen`` (or ``s
 identical boxes).
 
 ``--tracker learned`` is built by the tracker registry from its association checkpoint
-(``--tracker-weights``, ``grasplab train association``) as ``grasplab bench tracking`` builds
-it: the GSNet named in that checkpoint is its detector and feature source, so it asks for
-``--detector gsnet`` and the 640×480 frames (``--image-width 640``) its heads were trained and
-benchmarked on.
+(``--tracker-weights``, ``grasplab train association``; default the shipped head) as
+``grasplab bench tracking`` builds it: the GSNet named in that checkpoint is its detector and
+feature source, so it asks for ``--detector gsnet`` and the 640×480 frames
+(``--image-width 640``) its heads were trained and benchmarked on.
 """
 
 from __future__ import annotations
@@ -35,7 +35,8 @@ _WEIGHTED_TRACKERS = ("learned",)
 _LEARNED_IMAGE_WIDTH = 640
 
 
-def _check_tracker_weights(tracker: str, weights: Path | None, detector: str, image_width: int) -> None:
+def _check_tracker_weights(tracker: str, weights: Path | None, detector: str,
+                           image_width: int) -> Path | None:
     """Check ``--tracker-weights`` and what a weighted tracker asks of the other options.
 
     Args:
@@ -44,19 +45,26 @@ def _check_tracker_weights(tracker: str, weights: Path | None, detector: str, im
         detector: ``--detector`` value.
         image_width: ``--image-width`` (pixels).
 
+    Returns:
+        The weights of a weighted tracker (``weights``, else the shipped head), else None.
+
     Raises:
-        ValueError: one line naming the option: weights missing, not a file or given to a
-            tracker without weights; a learned tracker with another detector than ``gsnet`` or
-            frames other than 640 wide.
+        ValueError: one line naming the option: weights missing (none given, none shipped), not
+            a file or given to a tracker without weights; a learned tracker with another
+            detector than ``gsnet`` or frames other than 640 wide.
     """
+    from grasplab.detection.shipped import shipped_association_weights
+
     if tracker not in _WEIGHTED_TRACKERS:
         if weights is not None:
             raise ValueError(f"--tracker-weights: tracker {tracker!r} takes no weights (only "
                              f"{', '.join(_WEIGHTED_TRACKERS)})")
-        return
+        return None
+    weights = weights if weights is not None else shipped_association_weights()
     if weights is None:
         raise ValueError(f"--tracker {tracker} needs weights: pass --tracker-weights ASSOC.safetensors "
-                         "(an association checkpoint of `grasplab train association`)")
+                         "(an association checkpoint of `grasplab train association`; this install "
+                         "ships none)")
     if not weights.is_file():
         raise ValueError(f"--tracker-weights {weights}: no such file")
     if detector != "gsnet":
@@ -66,6 +74,7 @@ def _check_tracker_weights(tracker: str, weights: Path | None, detector: str, im
         raise ValueError(f"--image-width: --tracker {tracker} was trained on "
                          f"{_LEARNED_IMAGE_WIDTH}×480 frames: pass --image-width "
                          f"{_LEARNED_IMAGE_WIDTH}, got {image_width}")
+    return weights
 
 
 def _tracker_factory(tracker: str, detector: str, options: dict[str, Any],
@@ -98,7 +107,8 @@ def dynamic(
     max_grasps: int = typer.Option(30, "--max-grasps", help="Grasps per frame (analytic)."),
     seed: int = typer.Option(0, "--seed", help="Seed of objects, trajectories and detector."),
     tracker_weights: Path | None = typer.Option(
-        None, "--tracker-weights", help="Association checkpoint of --tracker learned."),
+        None, "--tracker-weights",
+        help="Association checkpoint of --tracker learned (default: the shipped head)."),
     object_set: str = typer.Option(
         "primitives", "--object-set",
         help="Objects: primitives (boxes, cylinders) or library objects of seen, similar, novel."),
@@ -127,7 +137,7 @@ def dynamic(
         if tracker not in available_trackers():
             raise ValueError(f"--tracker: expected one of {', '.join(available_trackers())}, "
                              f"got {tracker!r}")
-        _check_tracker_weights(tracker, tracker_weights, detector, image_width)
+        tracker_weights = _check_tracker_weights(tracker, tracker_weights, detector, image_width)
         num = 2 if motion == "crossing" else objects
         config = MotionConfig(kind=motion, num_objects=num, speed=speed, image_width=image_width,
                               image_height=max(32, image_width * 3 // 4))

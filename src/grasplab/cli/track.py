@@ -7,8 +7,9 @@
 Frames: ``DIR/depth/0000.png`` (16-bit, millimetres by default) or ``.npy`` (metres by
 default), optional ``DIR/rgb/0000.png`` with the same stem; all the same size (see
 :mod:`grasplab.detection.frame_sequence`). The GSNet detects each frame; ``learned`` associates
-with the trained association head (``--weights``; the GSNet defaults to the one it was trained
-on), ``nearest`` by pose distance. Bad inputs (no folder or no frame, frames of different sizes,
+with the trained association head (``--weights``, default the shipped head; the GSNet defaults
+to the one it was trained on), ``nearest`` by pose distance (``--gsnet``, default the shipped
+GSNet). Bad inputs (no folder or no frame, frames of different sizes,
 a missing intrinsics file, missing weights) exit with code 2 and one ``error:`` line.
 """
 
@@ -45,8 +46,10 @@ def track(
     out: Path = typer.Option(..., "--out", help="tracks.json to write."),
     viz: Path | None = typer.Option(None, "--viz", help="Also write an animated .gif of the tracks."),
     tracker: str = typer.Option("learned", "--tracker", help="learned or nearest."),
-    weights: Path | None = typer.Option(None, "--weights", help="Association checkpoint (learned)."),
-    gsnet: Path | None = typer.Option(None, "--gsnet", help="GSNet checkpoint (default: the head's)."),
+    weights: Path | None = typer.Option(
+        None, "--weights", help="Association checkpoint (learned; default: the shipped head)."),
+    gsnet: Path | None = typer.Option(
+        None, "--gsnet", help="GSNet checkpoint (default: the head's; nearest: the shipped GSNet)."),
     targets: str | None = typer.Option(None, "--targets", help="Rows of the first frame to follow."),
     smoothing: str = typer.Option("one_euro", "--smoothing", help="one_euro, kalman or none."),
     depth_scale: float | None = typer.Option(None, "--depth-scale", help="Raw depth units per metre."),
@@ -101,6 +104,7 @@ def _build(tracker: str, weights: Path | None, gsnet: Path | None):  # type: ign
     """The tracker with its GSNet feature source (ValueError naming the missing option)."""
     from grasplab.detection.association_features import GSNetFeatureSource
     from grasplab.detection.learned_tracker import build_learned_tracker
+    from grasplab.detection.shipped import shipped_association_weights, shipped_gsnet_weights
     from grasplab.detection.tracker_registry import LearnedTrackerOptions, build_tracker
     from grasplab.training.checkpoints import load_checkpoint
 
@@ -108,14 +112,17 @@ def _build(tracker: str, weights: Path | None, gsnet: Path | None):  # type: ign
         if path is not None and not path.is_file():
             raise ValueError(f"{name} {path}: no such file")
     if tracker == "learned":
+        weights = weights if weights is not None else shipped_association_weights()
         if weights is None:
             raise ValueError("--tracker learned needs --weights (an association checkpoint of "
-                             "`grasplab train association`)")
+                             "`grasplab train association`; this install ships none)")
         options = LearnedTrackerOptions(weights=str(weights),
                                         gsnet_weights=None if gsnet is None else str(gsnet))
         return build_learned_tracker(None, options)
+    gsnet = gsnet if gsnet is not None else shipped_gsnet_weights()
     if gsnet is None:
-        raise ValueError("--tracker nearest needs --gsnet (the detector of every frame)")
+        raise ValueError("--tracker nearest needs --gsnet (the detector of every frame; this install "
+                         "ships none)")
     checkpoint = load_checkpoint(gsnet)
     downsample = int(checkpoint.config.get("data", {}).get("downsample", 2))
     source = GSNetFeatureSource(checkpoint.model, 4096, downsample)

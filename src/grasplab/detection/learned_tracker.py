@@ -128,10 +128,13 @@ def load_association(path: str | Path, device: str = "cpu") -> tuple[GraspAssoci
 
 def build_learned_tracker(detector: Any, options: LearnedTrackerOptions) -> LearnedTracker:
     """A :class:`LearnedTracker` from options; ``detector`` may be a ready feature source."""
-    if options.weights is None:
+    from grasplab.detection.shipped import installed_asset, shipped_association_weights
+
+    weights = options.weights if options.weights is not None else shipped_association_weights()
+    if weights is None:
         raise ValueError("tracker 'learned': needs weights= (an association checkpoint of "
-                         "`grasplab train association`)")
-    model, config = load_association(options.weights, options.device)
+                         "`grasplab train association`; this install ships none)")
+    model, config = load_association(weights, options.device)
     source = detector if hasattr(detector, "describe") else None
     if source is None:
         from grasplab.training.checkpoints import load_model
@@ -139,7 +142,14 @@ def build_learned_tracker(detector: Any, options: LearnedTrackerOptions) -> Lear
         features = dict(config.get("features", {}))
         gsnet = options.gsnet_weights or features.get("gsnet_weights")
         if not gsnet:
-            raise ValueError(f"tracker 'learned': {options.weights} names no GSNet; pass gsnet_weights=")
+            raise ValueError(f"tracker 'learned': {weights} names no GSNet; pass gsnet_weights=")
+        if not options.gsnet_weights and not Path(gsnet).is_file():
+            # trained against shipped weights: this install's copy of them
+            installed = installed_asset(gsnet)
+            if installed is None:
+                raise ValueError(f"tracker 'learned': the GSNet {gsnet} named by {weights} is not "
+                                 "here; pass gsnet_weights=")
+            gsnet = str(installed)
         num_points = options.num_points or int(features.get("num_points", 4096))
         source = GSNetFeatureSource(load_model(gsnet, options.device), num_points,
                                     int(features.get("downsample", 2)))
