@@ -116,7 +116,7 @@ def test_track_runs_both_trackers_on_a_short_sequence(tmp_path: Path) -> None:
                                                      "downsample": 1}})
     k = _intrinsics(tmp_path)
     code, out = _run("--frames", frames, "--intrinsics", k, "--out", tmp_path / "learned.json",
-                     "--weights", head_path, "--viz", tmp_path / "tracks.gif", "--targets", "0,1")
+                     "--weights", head_path, "--viz", tmp_path / "tracks.gif", "--targets", "0,1", "--raw")
     assert code == 0, out
     body = json.loads((tmp_path / "learned.json").read_text())
     assert len(body["frames"]) == 3
@@ -129,3 +129,9 @@ def test_track_runs_both_trackers_on_a_short_sequence(tmp_path: Path) -> None:
                      "--tracker", "nearest", "--gsnet", gsnet_path, "--smoothing", "kalman")
     assert code == 0, out
     assert len(json.loads((tmp_path / "nearest.json").read_text())["frames"]) == 3
+    # by default the trackers follow the detector's post-processed grasps, not all 16 seeds
+    code, out = _run("--frames", frames, "--intrinsics", k, "--out", tmp_path / "post.json",
+                     "--weights", head_path)
+    assert code == 0, out
+    post = json.loads((tmp_path / "post.json").read_text())["frames"]
+    assert len(post) == 3 and all(1 <= len(f["grasps"]) < 16 for f in post)  # NMS, collision check

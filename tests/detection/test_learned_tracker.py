@@ -120,11 +120,13 @@ class _Source:
 
 
 def test_learned_tracker_is_registered_and_loads_a_checkpoint(
-    tmp_path: Path, rng: np.random.Generator
+    tmp_path: Path, rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert {"learned", "nearest"} <= set(available_trackers())
-    with pytest.raises(ValueError, match="weights"):
-        build_tracker("learned", None)
+    with monkeypatch.context() as patch:  # an install without a shipped head
+        patch.setattr("grasplab.detection.shipped.shipped_association_weights", lambda: None)
+        with pytest.raises(ValueError, match="weights"):
+            build_tracker("learned", None)
     path = save_checkpoint(tmp_path / "assoc.safetensors", _appearance_net())
     first, second, perm = _moved_pair(rng)
     tracker = build_tracker("learned", _Source([first, second]), LearnedTrackerOptions(weights=str(path)),
@@ -165,3 +167,31 @@ def test_grasp_objects_from_mask_reads_the_label_at_the_grasp_point() -> None:
     on = GraspGroup.from_components(np.array([[0.0, 0.0, 0.5], [0.05, 0.04, 0.5]]), np.stack([np.eye(3)] * 2),
                                     np.full(2, 0.05), np.full(2, 0.02), np.ones(2))
     assert grasp_objects_from_mask(on, mask, K).tolist() == [7, -1]
+
+
+def test_feature_source_post_processing_keeps_each_rows_own_features() -> None:
+    from grasplab.detection.association_features import GSNetFeatureSource
+    from grasplab.detection.postprocess import PostProcessConfig
+    from grasplab.models.gsnet import GSNetSpec
+
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        gsnet = build_model("gsnet", GSNetSpec(feature_dim=16, depth2d_channels=(8, 8, 16, 16), num_seeds=32,
+                                               group_dim=16, num_views=30))
+    gsnet.eval()
+    yy, xx = np.mgrid[0:48, 0:64]
+    depth = (0.5 - 0.03 * np.exp(-((xx - 32) ** 2 + (yy - 24) ** 2) / 60.0)).astype(np.float32)
+    observation = Observation(depth, CameraIntrinsics(60.0, 60.0, 32.0, 24.0, 64, 48))
+    raw = GSNetFeatureSource(gsnet, 512, 1).describe(observation)
+    config = PostProcessConfig(nms_translation=0.01, nms_rotation=float(np.pi / 6), center=False,
+                               collision=False, top_k=8)
+    kept = GSNetFeatureSource(gsnet, 512, 1, postprocess=config).describe(observation)
+    assert 0 < len(kept.grasps) <= 8 and len(kept.grasps) < len(raw.grasps)
+    assert np.all(np.diff(kept.grasps.scores) <= 0) and np.all(kept.grasps.object_ids == -1)
+    raw_rows = np.asarray(raw.grasps)[:, :16]
+    for row, seed_feature, grasp_feature in zip(np.asarray(kept.grasps)[:, :16], kept.seed_features,
+                                                kept.grasp_features, strict=True):
+        match = np.flatnonzero(np.all(np.isclose(raw_rows, row), axis=1))
+        assert len(match) >= 1  # the same grasp among the raw seeds, with the same features
+        assert any(np.allclose(raw.seed_features[m], seed_feature)
+                   and np.allclose(raw.grasp_features[m], grasp_feature) for m in match)

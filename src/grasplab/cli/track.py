@@ -2,14 +2,16 @@
 
 ``grasplab track --frames DIR --intrinsics K.json --out tracks.json [--viz tracks.gif]
 [--tracker learned|nearest] [--weights ASSOC.safetensors] [--gsnet GSNET.safetensors]
-[--targets 0,3] [--smoothing one_euro|kalman|none] [--depth-scale 1000] [--frame-rate 10]``
+[--targets 0,3] [--smoothing one_euro|kalman|none] [--depth-scale 1000] [--frame-rate 10] [--raw]``
 
 Frames: ``DIR/depth/0000.png`` (16-bit, millimetres by default) or ``.npy`` (metres by
 default), optional ``DIR/rgb/0000.png`` with the same stem; all the same size (see
 :mod:`grasplab.detection.frame_sequence`). The GSNet detects each frame; ``learned`` associates
 with the trained association head (``--weights``, default the shipped head; the GSNet defaults
 to the one it was trained on), ``nearest`` by pose distance (``--gsnet``, default the shipped
-GSNet). Bad inputs (no folder or no frame, frames of different sizes,
+GSNet). Both follow the GSNet detector's post-processed grasps (workspace, NMS, centring,
+collision check, the 50 best, as ``detect --method gsnet``); ``--raw`` follows every seed's
+grasp instead. Bad inputs (no folder or no frame, frames of different sizes,
 a missing intrinsics file, missing weights) exit with code 2 and one ``error:`` line.
 """
 
@@ -54,6 +56,7 @@ def track(
     smoothing: str = typer.Option("one_euro", "--smoothing", help="one_euro, kalman or none."),
     depth_scale: float | None = typer.Option(None, "--depth-scale", help="Raw depth units per metre."),
     frame_rate: float = typer.Option(10.0, "--frame-rate", help="Frames per second (smoothing)."),
+    raw: bool = typer.Option(False, "--raw", help="Every seed's grasp, no post-processing."),
 ) -> None:
     """Track grasps through a sequence of RGB-D frames."""
     from dataclasses import replace
@@ -77,7 +80,7 @@ def track(
         check_output_file(out, "--out")
         rows = _targets(targets)
         observations = read_frame_sequence(frames, intrinsics, depth_scale)
-        built = _build(tracker, weights, gsnet)
+        built = _build(tracker, weights, gsnet, not raw)
         built.config = replace(built.config, frame_rate=frame_rate,
                                smoothing=replace(built.config.smoothing, kind=smoothing))
     except (ValueError, FileNotFoundError) as exc:
@@ -100,9 +103,12 @@ def track(
         console.print(f"→ {save_tracks_gif(viz, observations, results)}")
 
 
-def _build(tracker: str, weights: Path | None, gsnet: Path | None):  # type: ignore[no-untyped-def]
+def _build(tracker: str, weights: Path | None, gsnet: Path | None,  # type: ignore[no-untyped-def]
+           postprocess: bool = True):
     """The tracker with its GSNet feature source (ValueError naming the missing option)."""
     from grasplab.detection.association_features import GSNetFeatureSource
+    from grasplab.detection.gsnet_detector import postprocess_config
+    from grasplab.detection.gsnet_options import GSNetOptions
     from grasplab.detection.learned_tracker import build_learned_tracker
     from grasplab.detection.shipped import shipped_association_weights, shipped_gsnet_weights
     from grasplab.detection.tracker_registry import LearnedTrackerOptions, build_tracker
@@ -117,7 +123,8 @@ def _build(tracker: str, weights: Path | None, gsnet: Path | None):  # type: ign
             raise ValueError("--tracker learned needs --weights (an association checkpoint of "
                              "`grasplab train association`; this install ships none)")
         options = LearnedTrackerOptions(weights=str(weights),
-                                        gsnet_weights=None if gsnet is None else str(gsnet))
+                                        gsnet_weights=None if gsnet is None else str(gsnet),
+                                        postprocess=postprocess)
         return build_learned_tracker(None, options)
     gsnet = gsnet if gsnet is not None else shipped_gsnet_weights()
     if gsnet is None:
@@ -125,7 +132,8 @@ def _build(tracker: str, weights: Path | None, gsnet: Path | None):  # type: ign
                          "ships none)")
     checkpoint = load_checkpoint(gsnet)
     downsample = int(checkpoint.config.get("data", {}).get("downsample", 2))
-    source = GSNetFeatureSource(checkpoint.model, 4096, downsample)
+    source = GSNetFeatureSource(checkpoint.model, 4096, downsample,
+                                postprocess=postprocess_config(GSNetOptions()) if postprocess else None)
     return build_tracker("nearest", _SourceDetector(source))
 
 

@@ -24,6 +24,7 @@ from scipy.spatial import cKDTree
 from grasplab.core import CameraIntrinsics, GraspGroup, depth_to_points, project_points
 from grasplab.data.association_pairs import CachedFrame
 from grasplab.detection.observation import Observation
+from grasplab.detection.postprocess import PostProcessConfig, postprocess
 
 __all__ = [
     "DetectedFeatures",
@@ -155,16 +156,22 @@ class GSNetFeatureSource:
         seed: seed of the point draw (the same every frame).
         num_samples: K colour samples per grasp.
         max_grasps: keep at most this many grasps (best scores); None: every seed.
+        postprocess: AnyGrasp's post-processing of the decoded grasps (workspace, NMS, centring,
+            collision; :func:`grasplab.detection.postprocess.postprocess`), each kept row with
+            its own seed's features; None: every seed's raw grasp (how the association head's
+            training cache is made).
     """
 
     def __init__(self, model: object, num_points: int = 4096, downsample: int = 2, seed: int = 0,
-                 num_samples: int = 16, max_grasps: int | None = None) -> None:
+                 num_samples: int = 16, max_grasps: int | None = None,
+                 postprocess: PostProcessConfig | None = None) -> None:
         from grasplab.detection.gsnet_detect import TorchStages
 
         self.stages = TorchStages(model)  # type: ignore[arg-type]
         self.spec = self.stages.spec
         self.num_points, self.downsample, self.seed = int(num_points), int(downsample), int(seed)
         self.num_samples, self.max_grasps = int(num_samples), max_grasps
+        self.postprocess = postprocess
 
     @property
     def feature_dims(self) -> tuple[int, int]:
@@ -196,6 +203,11 @@ class GSNetFeatureSource:
             grasp_f = grasp_f.T
         if seed_f.shape[0] != len(grasps):
             seed_f = seed_f.T
+        if self.postprocess is not None:  # rows tagged with their seed to carry the features
+            tagged = grasps.with_columns(object_ids=np.arange(len(grasps), dtype=np.float64))
+            kept = postprocess(tagged, observation, self.postprocess)
+            slot = np.rint(kept.object_ids).astype(np.int64)
+            grasps, seed_f, grasp_f = kept.with_columns(object_ids=-1), seed_f[slot], grasp_f[slot]
         order = np.argsort(-grasps.scores, kind="stable")
         if self.max_grasps is not None:
             order = order[: self.max_grasps]

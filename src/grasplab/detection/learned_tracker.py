@@ -126,6 +126,14 @@ def load_association(path: str | Path, device: str = "cpu") -> tuple[GraspAssoci
     return model, checkpoint.config
 
 
+def _detector_postprocess() -> Any:
+    """The GSNet detector's default post-processing (``GSNetOptions()``)."""
+    from grasplab.detection.gsnet_detector import postprocess_config
+    from grasplab.detection.gsnet_options import GSNetOptions
+
+    return postprocess_config(GSNetOptions())
+
+
 def build_learned_tracker(detector: Any, options: LearnedTrackerOptions) -> LearnedTracker:
     """A :class:`LearnedTracker` from options; ``detector`` may be a ready feature source."""
     from grasplab.detection.shipped import installed_asset, shipped_association_weights
@@ -152,7 +160,8 @@ def build_learned_tracker(detector: Any, options: LearnedTrackerOptions) -> Lear
             gsnet = str(installed)
         num_points = options.num_points or int(features.get("num_points", 4096))
         source = GSNetFeatureSource(load_model(gsnet, options.device), num_points,
-                                    int(features.get("downsample", 2)))
+                                    int(features.get("downsample", 2)),
+                                    postprocess=_detector_postprocess() if options.postprocess else None)
     tracker_config = options.config or LEARNED_TRACKER_CONFIG
     if options.min_similarity is not None:
         tracker_config = replace(tracker_config, min_similarity=float(options.min_similarity))

@@ -72,6 +72,9 @@ class LearnedTrackerOptions:
         min_similarity: overrides ``config.min_similarity`` when set.
         num_points: points per frame for the GSNet (None: from the training config, else 4096).
         device: torch device.
+        postprocess: follow the GSNet detector's post-processed grasps (its default workspace,
+            NMS, centring and collision check, 50 best; ``GSNetOptions()``), as
+            ``--method gsnet`` gives them; False: every seed's raw grasp.
     """
 
     weights: str | None = None
@@ -80,6 +83,7 @@ class LearnedTrackerOptions:
     min_similarity: float | None = None
     num_points: int | None = None
     device: str = "cpu"
+    postprocess: bool = True
 
 
 _TRACKERS: dict[str, TrackerEntry] = {}
