@@ -183,12 +183,16 @@ def plot(summary: dict[str, Any], path: Path) -> bool:
     order = ["scratch", "contrast", "no_fne", "no_aug"]
     inits = sorted({i for f in fractions for i in summary[f]}, key=order.index)
     for ax, split in zip(axes, SPLITS, strict=True):
-        for init in inits:
+        for k, init in enumerate(inits):
             xs = [int(f) for f in fractions if split in summary[f].get(init, {})]
             cells_ = [summary[str(x)][init][split] for x in xs]
-            ax.errorbar(xs, [c["mean"] for c in cells_], [c["std"] for c in cells_], marker="o", capsize=3,
-                        label=init)
+            shift = 2 ** (0.06 * (k - (len(inits) - 1) / 2))  # side by side, so the bars stay apart
+            ax.errorbar([x * shift for x in xs], [c["mean"] for c in cells_], [c["std"] for c in cells_],
+                        marker="o", capsize=3, label=init)
         ax.set_xscale("log", base=2)
+        ax.set_xticks([int(f) for f in fractions], [str(f) for f in fractions])
+        ax.minorticks_off()
+        ax.set_xlim(int(fractions[0]) / 1.5, int(fractions[-1]) * 1.5)
         ax.set_title(f"AP {split}")
         ax.set_xlabel("labelled views per scene")
     axes[0].set_ylabel("AP (%)")
