@@ -101,7 +101,19 @@ def markdown(rows: list[dict[str, Any]], trackers: Sequence[str]) -> str:
         lines.append(f"| {r['objects']} | {r['motion']} | {r['tracker']} | {r['episodes']} "
                      f"| {r['caught']:.1f} | {gain} | {ttc} | {r['seconds_per_frame']:.3f} "
                      f"| {r['switches']} | {causes} |")
+    for tracker, caught in overall(rows).items():
+        episodes = sum(r["episodes"] for r in rows if r["tracker"] == tracker)
+        lines.append(f"| all | all | {tracker} | {episodes} | {caught:.1f} (mean of cells) "
+                     "| – | – | – | – | – |")
     return "\n".join(lines) + "\n"
+
+
+def overall(rows: list[dict[str, Any]]) -> dict[str, float]:
+    """Each tracker's catch rate averaged over its cells (percent)."""
+    out: dict[str, list[float]] = {}
+    for r in rows:
+        out.setdefault(r["tracker"], []).append(r["caught"])
+    return {t: sum(v) / len(v) for t, v in out.items()}
 
 
 def _csv(text: str) -> list[str]:
@@ -139,7 +151,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     start = time.perf_counter()
     rows = [summary_row(s, m, t, run_cell(args, s, m, t))
             for s, m, t in cells(args.trackers, args.motions, args.object_sets)]
-    results = {"benchmark": "dynamic", "rows": rows, "markdown": markdown(rows, args.trackers),
+    results = {"benchmark": "dynamic", "rows": rows, "overall": overall(rows),
+               "markdown": markdown(rows, args.trackers),
                "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
                "seconds": time.perf_counter() - start}
     args.out.parent.mkdir(parents=True, exist_ok=True)

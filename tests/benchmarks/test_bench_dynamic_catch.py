@@ -55,6 +55,8 @@ def test_written_cells_are_gathered_into_a_table_without_rerunning(bench: Any, t
     assert rows["learned"]["caught"] == 75.0 and rows["nearest"]["caught"] == 25.0
     assert "| primitives | conveyor | learned | 4 | 75.0 | +50.0 | 1.50 |" in result["markdown"]
     assert json.loads(out.read_text())["rows"] == result["rows"]
+    assert result["overall"] == {"learned": 75.0, "nearest": 25.0}
+    assert "| all | all | nearest | 4 | 25.0 (mean of cells) |" in result["markdown"]
     assert out.with_suffix(".md").read_text() == result["markdown"]
 
 
