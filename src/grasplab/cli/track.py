@@ -107,9 +107,7 @@ def _build(tracker: str, weights: Path | None, gsnet: Path | None,  # type: igno
            postprocess: bool = True):
     """The tracker with its GSNet feature source (ValueError naming the missing option)."""
     from grasplab.detection.association_features import GSNetFeatureSource
-    from grasplab.detection.gsnet_detector import postprocess_config
-    from grasplab.detection.gsnet_options import GSNetOptions
-    from grasplab.detection.learned_tracker import build_learned_tracker
+    from grasplab.detection.learned_tracker import build_learned_tracker, detector_postprocess
     from grasplab.detection.shipped import shipped_association_weights, shipped_gsnet_weights
     from grasplab.detection.tracker_registry import LearnedTrackerOptions, build_tracker
     from grasplab.training.checkpoints import load_checkpoint
@@ -133,7 +131,7 @@ def _build(tracker: str, weights: Path | None, gsnet: Path | None,  # type: igno
     checkpoint = load_checkpoint(gsnet)
     downsample = int(checkpoint.config.get("data", {}).get("downsample", 2))
     source = GSNetFeatureSource(checkpoint.model, 4096, downsample,
-                                postprocess=postprocess_config(GSNetOptions()) if postprocess else None)
+                                postprocess=detector_postprocess() if postprocess else None)
     return build_tracker("nearest", _SourceDetector(source))
 
 

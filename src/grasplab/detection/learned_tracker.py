@@ -126,7 +126,7 @@ def load_association(path: str | Path, device: str = "cpu") -> tuple[GraspAssoci
     return model, checkpoint.config
 
 
-def _detector_postprocess() -> Any:
+def detector_postprocess() -> Any:
     """The GSNet detector's default post-processing (``GSNetOptions()``)."""
     from grasplab.detection.gsnet_detector import postprocess_config
     from grasplab.detection.gsnet_options import GSNetOptions
@@ -161,7 +161,7 @@ def build_learned_tracker(detector: Any, options: LearnedTrackerOptions) -> Lear
         num_points = options.num_points or int(features.get("num_points", 4096))
         source = GSNetFeatureSource(load_model(gsnet, options.device), num_points,
                                     int(features.get("downsample", 2)),
-                                    postprocess=_detector_postprocess() if options.postprocess else None)
+                                    postprocess=detector_postprocess() if options.postprocess else None)
     tracker_config = options.config or LEARNED_TRACKER_CONFIG
     if options.min_similarity is not None:
         tracker_config = replace(tracker_config, min_similarity=float(options.min_similarity))
