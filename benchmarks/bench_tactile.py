@@ -12,7 +12,7 @@ beside it, and two reference rows that need no pretraining: the probes on an unt
 Usage::
 
     # the real study (hours on a CPU; runs are resumable, finished ones are reused)
-    OMP_NUM_THREADS=1 python benchmarks/bench_tactile.py --data DS --seeds 0,1,2 [--device cuda]
+    OMP_NUM_THREADS=1 python benchmarks/bench_tactile.py --data DS --seeds 0,1,2 [--device cuda] [--jobs 2]
     # a seconds-long smoke run on toy trials (writes benchmarks/results/tactile_smoke.json)
     python benchmarks/bench_tactile.py --synthetic 160 --smoke
 
@@ -20,6 +20,9 @@ Cost on one CPU core (docs/tactile_learning.md): ~25 s per MoCo epoch over ~5,60
 trials, so ~25 min per run with the presets' 60 epochs and ~10 h for 5 methods x 2 splits x 3
 seeds; cut it with ``--seeds 0 --splits sample`` or ``--set optim.epochs=20``, or use ``--device
 cuda``.
+
+``--jobs N`` trains N runs at a time in worker processes (each loads the dataset once and uses
+``cpu_count // N`` torch threads); the table is the same as one at a time, in the same order.
 
 Writes ``benchmarks/results/tactile.json`` (``--out``) and a Markdown table beside it (``.md``).
 Run folders go to ``--runs`` (default ``runs/bench_tactile``): ``<split>/<method>/seed<k>``.
@@ -34,7 +37,9 @@ import platform
 import sys
 import tempfile
 import time
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import replace
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -91,9 +96,14 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--runs", type=Path, default=None, help="run folders (default runs/bench_tactile)")
     parser.add_argument("--out", type=Path, default=None, help="JSON to write")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="runs trained at a time (worker processes with cpu_count // jobs threads)")
     parser.add_argument("--no-controls", action="store_true",
                         help="skip the reference rows (untrained encoder, pooled pixels)")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.jobs < 1:
+        parser.error(f"--jobs: expected >= 1, got {args.jobs}")
+    return args
 
 
 def _config(method: str, split: str, seed: int, args: argparse.Namespace, root: str) -> TactilePretrainConfig:
@@ -130,6 +140,59 @@ def _one_run(
         "probe_wall_s": time.perf_counter() - tic,
         **probe.to_dict(),
     }
+
+
+#: the dataset of a worker process (loaded once by :func:`_worker_init`)
+_WORKER_DS: TactileDataset | None = None
+
+
+def _worker_init(root: str, threads: int) -> None:
+    """Load the dataset once per worker process and cap its torch threads."""
+    global _WORKER_DS
+    import torch
+
+    torch.set_num_threads(threads)
+    _WORKER_DS = load_tactile_dataset(root)
+
+
+def _worker_run(config: TactilePretrainConfig, run_dir: Path, device: str, seed: int) -> dict[str, Any]:
+    if _WORKER_DS is None:
+        raise RuntimeError("worker used before _worker_init")
+    return _one_run(config, _WORKER_DS, run_dir, device, seed)
+
+
+def _report(run: dict[str, Any]) -> None:
+    acc = ", ".join(f"{k} {100 * v:.1f}" for k, v in run["accuracy"].items())
+    took = f"{run['train_wall_s']:.0f} s"
+    print(f"{run['split']:6s} {run['method']:12s} seed {run['seed']}: {acc} ({took})", flush=True)
+
+
+Task = tuple[TactilePretrainConfig, Path, int]
+
+
+def _train_all(
+    tasks: list[Task], ds: TactileDataset, root: Path, args: argparse.Namespace
+) -> list[dict[str, Any]]:
+    """Every run of ``tasks`` (``--jobs`` at a time), results in task order."""
+    if args.jobs == 1 or len(tasks) <= 1:
+        runs = []
+        for config, run_dir, seed in tasks:
+            runs.append(_one_run(config, ds, run_dir, args.device, seed))
+            _report(runs[-1])
+        return runs
+    jobs = min(args.jobs, len(tasks))
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    results: dict[int, dict[str, Any]] = {}
+    with ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=_worker_init,
+                             initargs=(str(root), threads)) as pool:
+        futures: dict[Future[dict[str, Any]], int] = {
+            pool.submit(_worker_run, config, run_dir, args.device, seed): i
+            for i, (config, run_dir, seed) in enumerate(tasks)
+        }
+        for future in as_completed(futures):
+            results[futures[future]] = future.result()
+            _report(results[futures[future]])
+    return [results[i] for i in range(len(tasks))]
 
 
 def _controls(
@@ -182,11 +245,11 @@ def _markdown(table: dict[str, dict[str, dict[str, Any]]], header: str) -> str:
     return "\n".join(lines)
 
 
-def _dataset(args: argparse.Namespace, scratch: Path) -> tuple[TactileDataset, str]:
+def _dataset(args: argparse.Namespace, scratch: Path) -> tuple[TactileDataset, str, Path]:
     if args.data is not None:
-        return load_tactile_dataset(args.data), str(args.data)
+        return load_tactile_dataset(args.data), str(args.data), args.data
     root = write_synthetic_dataset(scratch / "toy", args.synthetic, 24, np.random.default_rng(0), 8)
-    return load_tactile_dataset(root), f"synthetic:{args.synthetic}"
+    return load_tactile_dataset(root), f"synthetic:{args.synthetic}", root
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -198,11 +261,11 @@ def main(argv: list[str] | None = None) -> None:
     default_name = "tactile.json" if args.data is not None and not args.smoke else "tactile_smoke.json"
     out = args.out or RESULTS / default_name
     with tempfile.TemporaryDirectory() as scratch:
-        ds, source = _dataset(args, Path(scratch))
+        ds, source, root = _dataset(args, Path(scratch))
         default_runs = Path(scratch) / "runs" if args.synthetic else ROOT / "runs" / "bench_tactile"
         runs_root = args.runs or default_runs
-        runs: list[dict[str, Any]] = []
         sizes: dict[str, dict[str, int]] = {}
+        tasks: list[Task] = []
         for split in splits:
             for method in methods:
                 for seed in seeds:
@@ -210,12 +273,10 @@ def main(argv: list[str] | None = None) -> None:
                     parts = split_study(ds, config.data)
                     sizes[split] = {"train": len(parts.train), "val": len(parts.val),
                                     "test": len(parts.test)}
-                    run = _one_run(config, ds, runs_root / split / method / f"seed{seed}", args.device, seed)
-                    runs.append(run)
-                    acc = ", ".join(f"{k} {100 * v:.1f}" for k, v in run["accuracy"].items())
-                    took = f"{run['train_wall_s']:.0f} s"
-                    print(f"{split:6s} {method:12s} seed {seed}: {acc} ({took})", flush=True)
-            if not args.no_controls:
+                    tasks.append((config, runs_root / split / method / f"seed{seed}", seed))
+        runs = _train_all(tasks, ds, root, args)
+        if not args.no_controls:
+            for split in splits:
                 runs += _controls(ds, split, seeds, args, source)
         success = float(np.mean(ds.success)) if len(ds) else float("nan")
     table = _table(runs)
@@ -227,7 +288,8 @@ def main(argv: list[str] | None = None) -> None:
         "seeds": seeds,
         "overrides": (SMOKE if args.smoke else []) + list(args.overrides),
         "machine": {"processor": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
-                    "omp_threads": os.environ.get("OMP_NUM_THREADS"), "device": args.device},
+                    "omp_threads": os.environ.get("OMP_NUM_THREADS"), "device": args.device,
+                    "jobs": args.jobs},
         "table": table,
         "paper_table_i": PAPER_TABLE_I,
         "runs": runs,

@@ -1,0 +1,51 @@
+"""``benchmarks/bench_tactile.py``: bad arguments, and ``--jobs 2`` gives the table of one at a time."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+
+
+@pytest.fixture
+def bench(monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import bench_tactile
+
+    return bench_tactile
+
+
+def test_bad_jobs_stop_before_any_work(bench: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    for bad in ("0", "-1"):
+        with pytest.raises(SystemExit):
+            bench._parse(["--synthetic", "40", "--jobs", bad])
+        assert "--jobs" in capsys.readouterr().err
+    assert bench._parse(["--synthetic", "40", "--jobs", "2"]).jobs == 2
+
+
+def _study(tmp_path: Path, jobs: int) -> dict[str, Any]:
+    out = tmp_path / f"jobs{jobs}.json"
+    command = [sys.executable, str(BENCHMARKS / "bench_tactile.py"), "--synthetic", "80", "--smoke",
+               "--methods", "moco,supervised", "--splits", "sample", "--seeds", "0", "--no-controls",
+               "--jobs", str(jobs), "--runs", str(tmp_path / f"runs{jobs}"), "--out", str(out)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    record: dict[str, Any] = json.loads(out.read_text())
+    return record
+
+
+@pytest.mark.slow
+def test_two_jobs_give_the_same_table_in_the_same_order(tmp_path: Path) -> None:
+    one, two = _study(tmp_path, 1), _study(tmp_path, 2)
+    assert two["machine"]["jobs"] == 2
+    assert one["table"] == two["table"]
+    order = [(r["method"], r["seed"]) for r in one["runs"]]
+    assert order == [("moco", 0), ("supervised", 0)]
+    assert [(r["method"], r["seed"]) for r in two["runs"]] == order
+    assert all(Path(r["run"]).parent.parent.parent == tmp_path / "runs2" for r in two["runs"])
