@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Issue 17's study on generator version 2, from a bare checkout, in one command:
+#   bash configs/tactile/study_v2.sh
+# 1. the dataset (9,600 trials, Calandra's size; resumable), 2. what decides its outcomes,
+# 3. Table I split by sample (3 seeds) and by object, 4. the tactile-check classifier (both pads,
+# supervised), 5. bin-picking with and without the check.
+# Every step resumes or reuses what a previous run finished. The schedule is shortened from the
+# presets' 60 epochs to EPOCHS (default 20, step at 15) for the 2-core CPU: docs/tactile_learning.md.
+# Environment: GRASPLAB, PYTHON (default: .venv's), JOBS (runs at a time, default 2), EPOCHS,
+# MILESTONE, SAMPLE_SEEDS (default 0,1,2), OBJECT_SEEDS (default 0), SCENES (bin-picking, default 5).
+set -euo pipefail
+GRASPLAB=${GRASPLAB:-.venv/bin/grasplab}
+PYTHON=${PYTHON:-.venv/bin/python}
+JOBS=${JOBS:-2}
+EPOCHS=${EPOCHS:-20}
+MILESTONE=${MILESTONE:-15}
+SAMPLE_SEEDS=${SAMPLE_SEEDS:-0,1,2}
+OBJECT_SEEDS=${OBJECT_SEEDS:-0}
+SCENES=${SCENES:-5}
+DS=data/tactile_v2
+RESULTS=benchmarks/results
+SCHEDULE=(--set "optim.epochs=${EPOCHS}" --set "optim.lr_milestones=[${MILESTONE}]")
+export OMP_NUM_THREADS=1
+
+"$GRASPLAB" tactile generate --trials 9600 --version 2 --out "$DS" --seed 0 --workers "$JOBS"
+"$PYTHON" benchmarks/tactile_diagnosis.py --data "$DS" --out "$RESULTS/tactile_diagnosis_v2.json"
+
+"$PYTHON" benchmarks/bench_tactile.py --data "$DS" --splits sample --seeds "$SAMPLE_SEEDS" \
+    "${SCHEDULE[@]}" --jobs "$JOBS" --runs runs/bench_tactile_v2 --out "$RESULTS/tactile.json"
+"$PYTHON" benchmarks/bench_tactile.py --data "$DS" --splits object --seeds "$OBJECT_SEEDS" \
+    "${SCHEDULE[@]}" --jobs "$JOBS" --runs runs/bench_tactile_v2 --out "$RESULTS/tactile_object.json"
+
+"$GRASPLAB" tactile pretrain --method supervised --data "$DS" --config configs/tactile/supervised.yaml \
+    --set data.pads=both "${SCHEDULE[@]}" --out runs/tactile_check_v2_full
+"$GRASPLAB" tactile probe --weights runs/tactile_check_v2_full/checkpoints/best.safetensors --data "$DS" \
+    --out "$RESULTS/tactile_check/probe_supervised_v2_full.json"
+"$GRASPLAB" bench binpick --detector analytic --objects 5 --scenes "$SCENES" --mu 0.4,0.8 --top-k 5 \
+    --seed 0 --out "$RESULTS/tactile_check" --tactile-check \
+    --tactile-weights runs/tactile_check_v2_full/checkpoints/best.safetensors
