@@ -1,9 +1,11 @@
-"""``grasplab tactile show``: one grasp on one object, with Ta / Tb / Tc of both GelSight pads.
+"""``grasplab tactile show`` and ``grasplab tactile examples``: pictures of touch.
 
-The object (a library id or name, e.g. ``1019`` or ``box_block``) rests alone in the tray; a
-straight-down grasp across its narrow axis (:func:`grasplab.tactile.top_down_grasp`) is executed
-with the floating gripper, and the figure shows the scene at each phase beside the left and right
-pad images.
+``show`` runs one grasp on one object and draws Ta / Tb / Tc of both GelSight pads. The object
+(a library id or name, e.g. ``1019`` or ``box_block``) rests alone in the tray; a straight-down
+grasp across its narrow axis (:func:`grasplab.tactile.top_down_grasp`) is executed with the
+floating gripper, and the figure shows the scene at each phase beside the left and right pad
+images. ``examples`` draws trials of a dataset that held beside trials that dropped
+(:mod:`grasplab.evaluation.tactile_examples`).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import typer
 
-from grasplab.cli.output import console
+from grasplab.cli.output import console, fail
 
 tactile_app = typer.Typer(help="Simulated GelSight touch sensing.", no_args_is_help=True)
 
@@ -113,6 +115,35 @@ def show(
              f"normal force left/right: {forces}")
     _figure(trial.images, scenes, title, out)
     console.print(f"{title}\nwrote {out}")
+
+
+@tactile_app.command("examples")
+def examples(
+    data: Path = typer.Option(..., "--data", help="Tactile dataset DS (grasplab tactile generate)."),
+    out: Path = typer.Option(Path("tactile_examples.png"), "--out", help="PNG to write."),
+    per_class: int = typer.Option(3, "--per-class", help="Held and dropped trials drawn (each)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the choice of trials."),
+    gain: float = typer.Option(2.0, "--gain", help="Contrast of the difference images."),
+) -> None:
+    """Draw trials that held beside trials that dropped: Ta, Tb and the differences the networks read."""
+    from grasplab._optional import MissingExtraError
+    from grasplab.evaluation.tactile_examples import draw_examples, pick_examples
+    from grasplab.runtime.checks import check_output_file
+    from grasplab.tactile.dataset import load_tactile_dataset
+
+    if per_class < 1:
+        raise fail(f"--per-class must be >= 1, got {per_class}")
+    if not np.isfinite(gain) or gain <= 0:
+        raise fail(f"--gain must be a positive number, got {gain}")
+    try:
+        check_output_file(out, "--out")
+        ds = load_tactile_dataset(data)
+        indices = pick_examples(ds.success, per_class, np.random.default_rng(seed))
+        draw_examples(ds, indices, out, gain=gain)
+    except (ValueError, FileNotFoundError, MissingExtraError) as exc:
+        raise fail(str(exc)) from exc
+    held = int(ds.success.sum())
+    console.print(f"{data}: {len(ds)} trials, {held} held; drew trials {indices.tolist()}\nwrote {out}")
 
 
 def register(app: typer.Typer) -> None:
