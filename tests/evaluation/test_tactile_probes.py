@@ -63,3 +63,10 @@ def test_bad_inputs(rng: np.random.Generator) -> None:
         run_probes(bad, y, x, y, rng=rng)
     with pytest.raises(ValueError, match="unknown probe"):
         make_probe("forest", 10, 0)
+
+
+def test_mlp_probe_is_regularised_with_the_documented_weight() -> None:
+    from grasplab.evaluation.tactile_probes import MLP_ALPHA, make_probe
+
+    probe = make_probe("mlp", 100, 0)
+    assert probe[-1].alpha == MLP_ALPHA == 1.0 and probe[-1].hidden_layer_sizes == (256,)
