@@ -125,7 +125,6 @@ def _one_run(
     weights = result.best_checkpoint if config.method == "supervised" else result.last_checkpoint
     tic = time.perf_counter()
     probe, _ = probe_weights(weights, ds, rng=np.random.default_rng(seed), device=device)
-    fresh = [m for m in result.history if m.epoch >= result.resumed_from]
     return {
         "method": config.method,
         "split": config.data.split,
@@ -134,9 +133,13 @@ def _one_run(
         "epochs": len(result.history),
         "final_train_loss": result.history[-1].train_loss,
         "final_val": result.history[-1].val,
+        # this call's time (near 0 when the run was finished before and only resumed) ...
         "train_wall_s": train_s,
         "train_cpu_s": train_cpu,
-        "seconds_per_epoch": float(np.mean([m.seconds for m in fresh])) if fresh else None,
+        "resumed_from_epoch": result.resumed_from,
+        # ... and the run's own, summed over its history (every session that trained it)
+        "train_seconds": float(sum(m.seconds for m in result.history)),
+        "seconds_per_epoch": float(np.mean([m.seconds for m in result.history])),
         "probe_wall_s": time.perf_counter() - tic,
         **probe.to_dict(),
     }
@@ -163,7 +166,8 @@ def _worker_run(config: TactilePretrainConfig, run_dir: Path, device: str, seed:
 
 def _report(run: dict[str, Any]) -> None:
     acc = ", ".join(f"{k} {100 * v:.1f}" for k, v in run["accuracy"].items())
-    took = f"{run['train_wall_s']:.0f} s"
+    took = f"trained {run['train_seconds']:.0f} s" + (
+        f", resumed at epoch {run['resumed_from_epoch']}" if run.get("resumed_from_epoch") else "")
     print(f"{run['split']:6s} {run['method']:12s} seed {run['seed']}: {acc} ({took})", flush=True)
 
 

@@ -41,7 +41,7 @@ def _study(tmp_path: Path, jobs: int) -> dict[str, Any]:
 
 
 @pytest.mark.slow
-def test_two_jobs_give_the_same_table_in_the_same_order(tmp_path: Path) -> None:
+def test_two_jobs_give_the_same_table_and_a_rerun_reuses_finished_runs(tmp_path: Path) -> None:
     one, two = _study(tmp_path, 1), _study(tmp_path, 2)
     assert two["machine"]["jobs"] == 2
     assert one["table"] == two["table"]
@@ -49,3 +49,8 @@ def test_two_jobs_give_the_same_table_in_the_same_order(tmp_path: Path) -> None:
     assert order == [("moco", 0), ("supervised", 0)]
     assert [(r["method"], r["seed"]) for r in two["runs"]] == order
     assert all(Path(r["run"]).parent.parent.parent == tmp_path / "runs2" for r in two["runs"])
+    again = _study(tmp_path, 1)  # the same --runs: nothing left to train, the probes run again
+    assert again["table"] == one["table"]
+    for old, new in zip(one["runs"], again["runs"], strict=True):
+        assert old["resumed_from_epoch"] == 0 and new["resumed_from_epoch"] == new["epochs"] == 2
+        assert new["train_seconds"] == old["train_seconds"] > 0
