@@ -148,7 +148,10 @@ def test_cli_tactile_check_writes_both_runs(tmp_path: Path) -> None:
     assert body["check"]["rejected"] == sum(r.phase == REJECTED for r in log)
     assert body["check"]["threshold"] == 0.5
     assert (tmp_path / "binpick_random.json").is_file()
-    assert "false-reject rate" in (tmp_path / "binpick_random_tactile.md").read_text()
+    table = (tmp_path / "binpick_random_tactile.md").read_text()
+    assert "false-reject rate" in table
+    assert body["check_by_mu"] == {"0.6": body["check"]}  # one μ: its row is the whole check
+    assert "| 0.6 | " in table.split("| μ |")[1]
 
 
 def test_tactile_check_needs_a_classifier() -> None:

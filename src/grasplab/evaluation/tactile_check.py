@@ -13,7 +13,7 @@ what it would have done (``rejected_outcome``).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from grasplab.core.validation import RngLike
@@ -24,7 +24,7 @@ from grasplab.execution.attempt_log import REJECTED, AttemptRecord
 from grasplab.execution.grasp_check import PreLiftCheck
 from grasplab.scenes import ObjectSource
 
-__all__ = ["CheckStats", "TactileCheckResult", "check_stats", "compare_with_check"]
+__all__ = ["CheckStats", "TactileCheckResult", "check_stats", "check_stats_by_mu", "compare_with_check"]
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,13 @@ def check_stats(log: Iterable[AttemptRecord], threshold: float) -> CheckStats:
         accuracy=right / len(judged) if judged else 0.0)
 
 
+def check_stats_by_mu(log: Iterable[AttemptRecord], threshold: float) -> dict[float, CheckStats]:
+    """:func:`check_stats` of each friction coefficient's rows, in increasing μ."""
+    rows = list(log)
+    return {mu: check_stats([r for r in rows if r.mu == mu], threshold)
+            for mu in sorted({r.mu for r in rows})}
+
+
 @dataclass(frozen=True)
 class TactileCheckResult(JsonResult):
     """Bin-picking without and with the check, and the check's scores.
@@ -86,16 +93,34 @@ class TactileCheckResult(JsonResult):
         without: the plain benchmark.
         with_check: the clearance runs with the check (no AP: the check does not change it).
         stats: the check's scores on the checked run.
+        stats_by_mu: the same per friction coefficient.
     """
 
     without: BinpickResult
     with_check: BinpickResult
     stats: CheckStats
+    stats_by_mu: dict[float, CheckStats] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-able figures of both runs and the check."""
+        """JSON-able figures of both runs and the check (overall and per μ)."""
         return {"without": self.without.to_dict(), "with_check": self.with_check.to_dict(),
-                "check": asdict(self.stats)}
+                "check": asdict(self.stats),
+                "check_by_mu": {f"{mu:g}": asdict(s) for mu, s in self.stats_by_mu.items()}}
+
+    def _mu_rows(self) -> list[str]:
+        if not self.stats_by_mu:
+            return []
+        plain = {r.mu: r for r in self.without.per_mu}
+        checked = {r.mu: r for r in self.with_check.per_mu}
+        rows = ["| μ | SR without / with (%) | PC without / with (%) | judged | would hold | rejected | "
+                "false-reject rate (%) | accuracy (%) |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+        for mu, s in self.stats_by_mu.items():
+            a, b = plain.get(mu), checked.get(mu)
+            sr = f"{100 * a.success_rate:.1f} / {100 * b.success_rate:.1f}" if a and b else "–"
+            pc = f"{100 * a.percent_cleared:.1f} / {100 * b.percent_cleared:.1f}" if a and b else "–"
+            rows.append(f"| {mu:g} | {sr} | {pc} | {s.judged} | {s.would_hold} | {s.rejected} | "
+                        f"{100 * s.false_reject_rate:.1f} | {100 * s.accuracy:.1f} |")
+        return [*rows, ""]
 
     def to_markdown(self) -> str:
         """A Markdown table: SR / PC without and with the check, and the check's scores."""
@@ -113,7 +138,8 @@ class TactileCheckResult(JsonResult):
             f"Check (threshold {s.threshold:.2f}): {s.judged} grasps judged, accuracy "
             f"{100 * s.accuracy:.1f} %; false-reject rate {100 * s.false_reject_rate:.1f} % "
             f"({s.false_rejects} of {s.would_hold} grasps that would hold); "
-            f"{100 * s.wrong_rejection_share:.1f} % of the rejections were wrong.", ""])
+            f"{100 * s.wrong_rejection_share:.1f} % of the rejections were wrong.", "",
+            *self._mu_rows()])
 
 
 def compare_with_check(detector: Detector, check: PreLiftCheck, config: BinpickConfig,
@@ -135,4 +161,5 @@ def compare_with_check(detector: Detector, check: PreLiftCheck, config: BinpickC
     without = run_binpick(detector, config, seed, **kwargs)
     checked_cfg = replace(config, run_ap=False, run_clearance=True)
     with_check = run_binpick(detector, checked_cfg, seed, check=check, **kwargs)
-    return TactileCheckResult(without, with_check, check_stats(with_check.log, check.threshold))
+    return TactileCheckResult(without, with_check, check_stats(with_check.log, check.threshold),
+                              check_stats_by_mu(with_check.log, check.threshold))
