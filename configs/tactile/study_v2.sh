@@ -8,7 +8,8 @@
 # Every step resumes or reuses what a previous run finished. The schedule is shortened from the
 # presets' 60 epochs to EPOCHS (default 20, step at 15) for the 2-core CPU: docs/tactile_learning.md.
 # Environment: GRASPLAB, PYTHON (default: .venv's), JOBS (runs at a time, default 2), EPOCHS,
-# MILESTONE, SAMPLE_SEEDS (default 0,1,2), OBJECT_SEEDS (default 0), SCENES (bin-picking, default 10).
+# MILESTONE, SAMPLE_SEEDS (default 0,1,2), OBJECT_SEEDS (default 0), OBJECT_METHODS (default all five),
+# SCENES (bin-picking, default 10).
 set -euo pipefail
 GRASPLAB=${GRASPLAB:-.venv/bin/grasplab}
 PYTHON=${PYTHON:-.venv/bin/python}
@@ -17,6 +18,7 @@ EPOCHS=${EPOCHS:-20}
 MILESTONE=${MILESTONE:-15}
 SAMPLE_SEEDS=${SAMPLE_SEEDS:-0,1,2}
 OBJECT_SEEDS=${OBJECT_SEEDS:-0}
+OBJECT_METHODS=${OBJECT_METHODS:-moco,memory-bank,triplet,autoencoder,supervised}
 SCENES=${SCENES:-10}
 DS=data/tactile_v2
 RESULTS=benchmarks/results
@@ -29,7 +31,7 @@ export OMP_NUM_THREADS=1
 
 "$PYTHON" benchmarks/bench_tactile.py --data "$DS" --splits sample --seeds "$SAMPLE_SEEDS" \
     "${SCHEDULE[@]}" --jobs "$JOBS" --runs runs/bench_tactile_v2 --out "$RESULTS/tactile.json"
-"$PYTHON" benchmarks/bench_tactile.py --data "$DS" --splits object --seeds "$OBJECT_SEEDS" \
+"$PYTHON" benchmarks/bench_tactile.py --data "$DS" --splits object --seeds "$OBJECT_SEEDS" --methods "$OBJECT_METHODS" \
     "${SCHEDULE[@]}" --jobs "$JOBS" --runs runs/bench_tactile_v2 --out "$RESULTS/tactile_object.json"
 
 "$GRASPLAB" tactile pretrain --method supervised --data "$DS" --config configs/tactile/supervised.yaml \
