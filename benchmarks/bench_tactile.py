@@ -232,19 +232,23 @@ def _markdown(table: dict[str, dict[str, dict[str, Any]]], header: str) -> str:
     lines = [header, ""]
     for split, methods in table.items():
         paper_note = "; the paper's Table I in brackets" if split == "sample" else ""
-        lines += [f"Split by {split} (test accuracy %, mean ± std over seeds{paper_note})", ""]
+        seeds = max(len(e["values"]) for cell in methods.values() for e in cell.values())
+        spread = f"mean ± std over {seeds} seeds" if seeds > 1 else "one seed"
+        lines += [f"Split by {split} (test accuracy %, {spread}{paper_note})", ""]
         lines += ["| method | " + " | ".join(p.upper() for p in PROBES) + " |"]
         lines += ["|---|" + "---:|" * len(PROBES)]
         for method, cell in methods.items():
             paper = PAPER_TABLE_I.get(method, {}) if split == "sample" else {}
             row = []
             for p in PROBES:
-                text = f"{cell[p]['mean']:.2f} ± {cell[p]['std']:.2f}" if p in cell else "-"
+                text = "-" if p not in cell else f"{cell[p]['mean']:.2f}" + (
+                    f" ± {cell[p]['std']:.2f}" if len(cell[p]["values"]) > 1 else "")
                 row.append(text + (f" [{paper[p]:.2f}]" if p in paper else ""))
             lines.append(f"| {method} | " + " | ".join(row) + " |")
         own = methods.get("supervised", {}).get("classifier")
         if own is not None:
-            lines += ["", f"The supervised network's own classifier: {own['mean']:.2f} ± {own['std']:.2f} %."]
+            spread_own = f" ± {own['std']:.2f}" if len(own["values"]) > 1 else ""
+            lines += ["", f"The supervised network's own classifier: {own['mean']:.2f}{spread_own} %."]
         lines.append("")
     return "\n".join(lines)
 

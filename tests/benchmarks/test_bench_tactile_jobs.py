@@ -1,4 +1,4 @@
-"""``benchmarks/bench_tactile.py``: bad arguments, and ``--jobs 2`` gives the table of one at a time."""
+"""``benchmarks/bench_tactile.py``: bad arguments, the table, and ``--jobs 2`` equals one at a time."""
 
 from __future__ import annotations
 
@@ -27,6 +27,15 @@ def test_bad_jobs_stop_before_any_work(bench: Any, capsys: pytest.CaptureFixture
             bench._parse(["--synthetic", "40", "--jobs", bad])
         assert "--jobs" in capsys.readouterr().err
     assert bench._parse(["--synthetic", "40", "--jobs", "2"]).jobs == 2
+
+
+def test_markdown_gives_a_spread_only_over_several_seeds(bench: Any) -> None:
+    two = {"knn": {"values": [70.0, 74.0], "mean": 72.0, "std": 2.8284}}
+    one = {"knn": {"values": [76.0], "mean": 76.0, "std": 0.0}}
+    text = bench._markdown({"sample": {"moco": two}, "object": {"moco": one}}, "header")
+    assert "| moco | 72.00 ± 2.83 [80.37] | - [80.83] | - [81.83] |" in text
+    assert "mean ± std over 2 seeds; the paper's Table I in brackets" in text
+    assert "| moco | 76.00 | - | - |" in text and "Split by object (test accuracy %, one seed)" in text
 
 
 def _study(tmp_path: Path, jobs: int) -> dict[str, Any]:
