@@ -98,7 +98,7 @@ def make_probe(name: str, num_train: int, seed: int, mlp_hidden: Sequence[int] =
         # L2 weight 1.0: with the former 1e-3 the probe fit 97 % of 5,184 MoCo features of
         # data/tactile_v2 and 71 % of the other 576 trials of the training side; alpha 1.0 gave
         # 81 / 77 % (early stopping 81 / 75 %, alpha 10 77 / 76 %): chosen on the training side
-        # only (docs/tactile_learning.md), the same for every method and control
+        # only (benchmarks/tactile_probe_alpha.py), the same for every method and control
         classifier = MLPClassifier(
             hidden_layer_sizes=tuple(mlp_hidden), alpha=MLP_ALPHA, max_iter=300, random_state=seed
         )
