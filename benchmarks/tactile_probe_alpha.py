@@ -27,6 +27,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
+from grasplab.evaluation.tactile_probes import make_probe  # noqa: E402
 from grasplab.evaluation.tactile_study import split_study, tactile_arrays  # noqa: E402
 from grasplab.runtime.config import config_from_dict  # noqa: E402
 from grasplab.tactile.dataset import load_tactile_dataset  # noqa: E402
@@ -35,7 +36,7 @@ from grasplab.training.tactile_config import TactilePretrainConfig  # noqa: E402
 from grasplab.training.tactile_tasks import extract_features  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
-#: candidate MLP settings (scikit-learn keyword arguments on top of the probe's)
+#: candidate MLP settings (MLPClassifier keyword arguments replacing the probe's)
 CANDIDATES: dict[str, dict[str, Any]] = {
     "alpha 1e-3 (former)": {"alpha": 1e-3},
     "alpha 1e-3, early stopping": {"alpha": 1e-3, "early_stopping": True},
@@ -52,9 +53,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=RESULTS / "tactile_probe_alpha.json")
     args = parser.parse_args(argv)
-    from sklearn.neural_network import MLPClassifier
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
 
     ds = load_tactile_dataset(args.data)
     checkpoint = load_checkpoint(args.weights, "cpu")
@@ -65,10 +63,12 @@ def main(argv: list[str] | None = None) -> None:
     held, fit = order[: len(y) // 10], order[len(y) // 10 :]
     rows = {}
     for name, extra in CANDIDATES.items():
-        params = {"hidden_layer_sizes": (256,), "max_iter": 300, "random_state": args.seed, **extra}
+        # the study's probe with only the candidate's settings changed
+        probe = make_probe("mlp", len(fit), args.seed)
+        probe.set_params(**{f"mlpclassifier__{key}": value for key, value in extra.items()})
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            probe = make_pipeline(StandardScaler(), MLPClassifier(**params)).fit(x[fit], y[fit])
+            probe.fit(x[fit], y[fit])
         rows[name] = {"fit_part": float(probe.score(x[fit], y[fit])),
                       "held_out_tenth": float(probe.score(x[held], y[held]))}
         print(f"{name:28s} fit part {100 * rows[name]['fit_part']:.1f} %, "

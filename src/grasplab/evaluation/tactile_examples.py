@@ -17,7 +17,7 @@ from grasplab.tactile.dataset import TactileDataset
 
 __all__ = ["difference_view", "draw_examples", "pick_examples"]
 
-#: columns of the figure: (title, function of a trial's images -> RGB in [0, 1])
+#: column titles of the figure, in the order :func:`_panels` returns the images
 _COLUMNS = ("left Ta", "left Tb", "left Tb - Ta", "right Tb - Ta", "left Tc - Tb")
 
 
