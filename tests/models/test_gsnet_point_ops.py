@@ -44,6 +44,22 @@ def test_fps_valid_mask_start_and_cycling() -> None:
     assert none_valid.tolist() == [[0, 4]]  # falls back to all points
 
 
+def test_fps_numpy_and_torch_loops_pick_the_same(rng: np.random.Generator) -> None:
+    """The CPU path (numpy steps) and the device path (torch steps) give identical picks."""
+    from grasplab.models.point_ops import _fps_loop_numpy, _fps_loop_torch
+
+    pts = rng.normal(size=(3, 500, 3)).astype(np.float32)
+    cand = rng.random((3, 500)) < 0.4
+    cand[2] = True
+    first = np.array([int(np.flatnonzero(c)[0]) for c in cand])
+    for m in (1, 64, 700):  # 700 > N: the loop stops at N picks
+        got = _fps_loop_numpy(pts, cand, first, m)
+        want = _fps_loop_torch(torch.as_tensor(pts), torch.as_tensor(cand), torch.as_tensor(first), m)
+        n = min(m, 500)
+        assert np.array_equal(got[:, :n], want.numpy()[:, :n])
+        assert all(set(got[b, : min(n, cand[b].sum())]) <= set(np.flatnonzero(cand[b])) for b in range(3))
+
+
 def test_fps_bad_input() -> None:
     with pytest.raises(ValueError, match="B, N, 3"):
         farthest_point_sample(torch.zeros(4, 3), 2)
@@ -106,8 +122,27 @@ def test_cylinder_query_chunks_agree(monkeypatch: pytest.MonkeyPatch, rng: np.ra
     whole = cylinder_query(pts, seeds, rot, 0.05, -0.02, 0.04, 8)
     monkeypatch.setattr(ops, "_CHUNK_ELEMENTS", 500)
     parts = cylinder_query(pts, seeds, rot, 0.05, -0.02, 0.04, 8)
-    for a, b in zip(whole, parts, strict=True):
-        assert torch.equal(a, b)
+    assert torch.equal(whole[0], parts[0]) and torch.equal(whole[2], parts[2])
+    # one matrix product per chunk: the sums' order may differ with its size
+    torch.testing.assert_close(whole[1], parts[1], rtol=0, atol=1e-6)
+
+
+def test_cylinder_query_matches_a_per_pair_loop(rng: np.random.Generator) -> None:
+    """The batched product groups the same points as the definition, point by point."""
+    pts = torch.as_tensor(rng.normal(scale=0.04, size=(2, 300, 3)), dtype=torch.float32)
+    seeds = pts[:, :20]
+    rot = rotation_from_view_torch(
+        torch.as_tensor(rng.normal(size=(2, 20, 3)), dtype=torch.float32), torch.zeros(2, 20)
+    )
+    index, local, found = cylinder_query(pts, seeds, rot, 0.03, -0.02, 0.04, 6)
+    for b in range(2):
+        for m in range(20):
+            q = (pts[b] - seeds[b, m]).double() @ rot[b, m].double()
+            near = (q[:, 0] >= -0.02) & (q[:, 0] <= 0.04) & (q[:, 1] ** 2 + q[:, 2] ** 2 <= 0.03**2)
+            want = torch.nonzero(near)[:, 0][:6]
+            assert index[b, m, : len(want)].tolist() == want.tolist()
+            assert int(found[b, m].sum()) == len(want)
+            torch.testing.assert_close(local[b, m, : len(want)].double(), q[want] / 0.03, rtol=0, atol=1e-5)
 
 
 def test_gather_points_shapes() -> None:

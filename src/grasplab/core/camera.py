@@ -179,12 +179,15 @@ def depth_to_points(
     if mask is not None:
         valid &= as_array(mask, "mask", image.shape, dtype=bool, finite=False)
     rows, cols = np.nonzero(valid)
-    z = image[rows, cols].astype(np.float64)
+    z = image[valid].astype(np.float64)  # row-major, as nonzero
+    # per column and per row factors, then one product per point: the same float64 operations
+    x_of_col = (np.arange(image.shape[1]) - intrinsics.cx) / intrinsics.fx
+    y_of_row = (np.arange(image.shape[0]) - intrinsics.cy) / intrinsics.fy
     points = np.empty((len(z), 3))
-    points[:, 0] = (cols - intrinsics.cx) / intrinsics.fx * z
-    points[:, 1] = (rows - intrinsics.cy) / intrinsics.fy * z
+    np.multiply(x_of_col[cols], z, out=points[:, 0])
+    np.multiply(y_of_row[rows], z, out=points[:, 1])
     points[:, 2] = z
-    return points, np.stack([cols, rows], axis=1).astype(np.int64)
+    return points, np.stack([cols, rows], axis=1).astype(np.int64, copy=False)
 
 
 def project_points(

@@ -88,19 +88,30 @@ def colour_samples(points: np.ndarray, colours: np.ndarray, grasps: GraspGroup, 
     out = np.full((len(grasps), num_samples, 3), 128, dtype=np.uint8)
     if not len(grasps) or not len(points):
         return out
-    tree = tree or cKDTree(points)
     reach = float(np.hypot(radius, max(abs(height_min), abs(height_max))))
-    k = min(4 * num_samples, len(points))
+    if tree is None:  # only points within reach of a grasp can be grouped: index those alone
+        lo, hi = grasps.translations.min(axis=0) - reach, grasps.translations.max(axis=0) + reach
+        near = np.flatnonzero(np.all((points >= lo) & (points <= hi), axis=1))
+        if not len(near):
+            return out
+        tree = cKDTree(points[near], balanced_tree=False, compact_nodes=False)
+    else:
+        near = np.arange(len(points))
+    k = min(4 * num_samples, tree.n)
     dist, idx = tree.query(grasps.translations, k=k, distance_upper_bound=reach)
     dist, idx = dist.reshape(len(grasps), k), idx.reshape(len(grasps), k)
     valid = np.isfinite(dist)
-    safe = np.where(valid, idx, 0)
-    local = np.einsum("mji,mkj->mki", grasps.rotations, points[safe] - grasps.translations[:, None])
+    safe = near[np.where(valid, idx, 0)]
+    local = np.matmul(points[safe] - grasps.translations[:, None], grasps.rotations)  # (M, k, 3)
     inside = valid & (local[..., 0] >= height_min) & (local[..., 0] <= height_max)
     inside &= local[..., 1] ** 2 + local[..., 2] ** 2 <= radius**2
-    for m in np.flatnonzero(inside.any(axis=1)):
-        chosen = safe[m, inside[m]][:num_samples]
-        out[m] = colours[np.resize(chosen, num_samples)]
+    # Per grasp its first K inside neighbours (nearest first), repeated in turn when fewer.
+    count = np.minimum(inside.sum(axis=1), num_samples)
+    rows = np.flatnonzero(count)
+    ranked = np.argsort(~inside[rows], axis=1, kind="stable")  # inside columns first, in order
+    slots = np.arange(num_samples)[None, :] % count[rows, None]
+    chosen = safe[rows[:, None], np.take_along_axis(ranked, slots, axis=1)]
+    out[rows] = colours[chosen]
     return out
 
 

@@ -13,6 +13,7 @@ from scipy.spatial import cKDTree
 
 from grasplab.core import as_array, as_rng, check_positive_scalar
 from grasplab.core.validation import RngLike
+from grasplab.core.voxels import voxel_keys, voxel_ranks
 
 
 def voxel_downsample(points: ArrayLike, voxel_size: float) -> tuple[np.ndarray, np.ndarray]:
@@ -34,15 +35,10 @@ def voxel_downsample(points: ArrayLike, voxel_size: float) -> tuple[np.ndarray, 
     size = check_positive_scalar(voxel_size, "voxel_size")
     if len(pts) == 0:
         return np.zeros((0, 3)), np.zeros(0, dtype=np.int64)
-    keys = np.floor(pts / size).astype(np.int64)
-    keys -= keys.min(axis=0)
-    dims = keys.max(axis=0) + 1
-    flat = (keys[:, 0] * dims[1] + keys[:, 1]) * dims[2] + keys[:, 2]
-    _, inverse = np.unique(flat, return_inverse=True)
-    inverse = inverse.reshape(-1)
+    inverse = voxel_ranks(*voxel_keys(pts, size))
     counts = np.bincount(inverse).astype(np.float64)
     sums = np.stack([np.bincount(inverse, weights=pts[:, i]) for i in range(3)], axis=1)
-    return sums / counts[:, None], inverse.astype(np.int64)
+    return sums / counts[:, None], inverse
 
 
 def estimate_normals(

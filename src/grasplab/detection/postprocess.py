@@ -111,7 +111,9 @@ def _inner_neighbors(
     half = np.clip(grasps.widths, 0.0, gripper.max_width) / 2
     extent = np.maximum(np.abs(grasps.depths), gripper.depth_base)
     radius = np.sqrt(half**2 + extent**2 + (gripper.height / 2) ** 2) * (1 + 1e-9) + 1e-9
-    lists = cKDTree(points).query_ball_point(grasps.translations, r=radius)
+    # an unbalanced tree builds about 2x faster and answers the same sets (order is irrelevant here)
+    lists = cKDTree(points, balanced_tree=False, compact_nodes=False).query_ball_point(
+        grasps.translations, r=radius)
     counts = np.fromiter((len(c) for c in lists), dtype=np.int64, count=len(lists))
     real = np.arange(max(int(counts.max()), 1))[None, :] < counts[:, None]
     index = np.zeros(real.shape, dtype=np.int64)

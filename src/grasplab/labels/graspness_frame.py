@@ -24,6 +24,7 @@ from scipy.spatial import cKDTree
 from grasplab.core.camera import CameraIntrinsics, depth_to_points
 from grasplab.core.rotations import approach_views
 from grasplab.core.validation import as_array, check_rotations, check_transform
+from grasplab.core.voxels import first_point_per_voxel, voxel_keys
 from grasplab.labels.graspness import (
     GraspnessConfig,
     LabelPoints,
@@ -100,14 +101,7 @@ def voxel_downsample(points: ArrayLike, voxel_size: float) -> np.ndarray:
         raise ValueError(f"voxel_size: expected >= 0 m, got {voxel_size!r}")
     if voxel_size == 0 or len(pts) == 0:
         return np.arange(len(pts), dtype=np.int64)
-    keys = np.floor(pts / voxel_size).astype(np.int64)
-    keys -= keys.min(axis=0)
-    dims = keys.max(axis=0) + 1
-    if float(np.prod(dims.astype(np.float64))) < 2.0**62:  # one int64 per voxel: a fast 1-D unique
-        _, first = np.unique(np.ravel_multi_index(tuple(keys.T), tuple(dims)), return_index=True)
-    else:
-        _, first = np.unique(keys, axis=0, return_index=True)
-    return np.sort(first).astype(np.int64)
+    return first_point_per_voxel(*voxel_keys(pts, voxel_size))
 
 
 def _match_label_points(

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from grasplab._optional import require
 
 require("torch")
@@ -57,27 +59,68 @@ def farthest_point_sample(
     cand = torch.ones(b, n, dtype=torch.bool, device=xyz.device) if valid is None else valid.clone()
     cand[~cand.any(dim=1)] = True
     first = torch.argmax(cand.to(torch.uint8), dim=1) if start is None else start.to(torch.int64)
-    big = torch.finfo(xyz.dtype).max
-    dist = torch.where(
-        cand,
-        torch.full((b, n), big, dtype=xyz.dtype, device=xyz.device),
-        torch.full((b, n), -1.0, dtype=xyz.dtype, device=xyz.device),
-    )
     count = cand.sum(dim=1)
-    out = torch.empty(b, num_samples, dtype=torch.int64, device=xyz.device)
-    rows = torch.arange(b, device=xyz.device)
-    current = first
-    pts = xyz.detach()
-    for i in range(min(num_samples, n)):
-        out[:, i] = current
-        d = (pts - pts[rows, current][:, None, :]).square().sum(-1)
-        dist = torch.minimum(dist, d)  # non-candidates keep -1, below every distance
-        current = torch.argmax(dist, dim=1)
+    eager = not (torch.jit.is_tracing() or torch.compiler.is_compiling())  # numpy steps don't trace
+    if eager and xyz.device.type == "cpu" and xyz.dtype in (torch.float32, torch.float64):
+        picks = _fps_loop_numpy(xyz.detach().numpy(), cand.numpy(), first.numpy(), num_samples)
+        out = torch.from_numpy(picks)
+    else:
+        out = _fps_loop_torch(xyz.detach(), cand, first, num_samples)
     if num_samples > n:
         out[:, n:] = out[:, :1]
     # Elements with fewer valid points than M: cycle through their first picks.
     slots = torch.arange(num_samples, device=xyz.device)[None, :] % count.clamp(min=1)[:, None]
     return torch.gather(out, 1, slots)
+
+
+def _fps_loop_torch(
+    pts: torch.Tensor, cand: torch.Tensor, first: torch.Tensor, num_samples: int
+) -> torch.Tensor:
+    """The FPS picks (B, M) of :func:`farthest_point_sample`, one tensor step per pick (GPU)."""
+    b, n, _ = pts.shape
+    big = torch.finfo(pts.dtype).max
+    dist = torch.where(
+        cand,
+        torch.full((b, n), big, dtype=pts.dtype, device=pts.device),
+        torch.full((b, n), -1.0, dtype=pts.dtype, device=pts.device),
+    )
+    out = torch.empty(b, num_samples, dtype=torch.int64, device=pts.device)
+    rows = torch.arange(b, device=pts.device)
+    current = first
+    for i in range(min(num_samples, n)):
+        out[:, i] = current
+        delta = pts - pts[rows, current][:, None, :]
+        d = delta[..., 0].square() + delta[..., 1].square() + delta[..., 2].square()
+        dist = torch.minimum(dist, d)  # non-candidates keep -1, below every distance
+        current = torch.argmax(dist, dim=1)
+    return out
+
+
+def _fps_loop_numpy(pts: np.ndarray, cand: np.ndarray, first: np.ndarray, num_samples: int) -> np.ndarray:
+    """The same picks as :func:`_fps_loop_torch` with numpy's in-place steps (CPU).
+
+    A torch call costs microseconds of dispatch and FPS makes M small steps: on a CPU numpy's
+    in-place arithmetic on coordinate rows is about 4x (one cloud) to 10x (a batch) faster. The
+    same float32 sums in the same order, so the same picks.
+    """
+    b, n, _ = pts.shape
+    x, y, z = (np.ascontiguousarray(pts[..., i]) for i in range(3))
+    dist = np.where(cand, np.finfo(pts.dtype).max, -1.0).astype(pts.dtype)
+    out = np.empty((b, num_samples), dtype=np.int64)
+    rows = np.arange(b)
+    current = first.astype(np.int64)
+    d, t = np.empty_like(dist), np.empty_like(dist)
+    for i in range(min(num_samples, n)):
+        out[:, i] = current
+        np.subtract(x, x[rows, current][:, None], out=d)
+        np.square(d, out=d)
+        for axis in (y, z):
+            np.subtract(axis, axis[rows, current][:, None], out=t)
+            np.square(t, out=t)
+            d += t
+        np.minimum(dist, d, out=dist)  # non-candidates keep -1, below every distance
+        current = dist.argmax(axis=1)
+    return out
 
 
 def gather_points(values: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
@@ -229,17 +272,19 @@ def _cylinder_chunk(
     shape: tuple[float, float, float, float],
     num_samples: int,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    radius, height_min, height_max, reach = shape
+    radius, height_min, height_max, _ = shape
     b, m = centers.shape[:2]
-    near = torch.cdist(centers, pts) <= reach  # (B, m, N) prefilter by a ball
-    bi, mi, ni = near.nonzero(as_tuple=True)  # candidate pairs, sorted by (b, m, n)
-    rel = pts[bi, ni] - centers[bi, mi]  # (P, 3)
-    q = torch.einsum("pk,pkj->pj", rel, rotations[bi, mi])  # gripper-frame coordinates
-    inside = (q[:, 0] >= height_min) & (q[:, 0] <= height_max) & (q[:, 1] ** 2 + q[:, 2] ** 2 <= radius**2)
-    group = (bi * m + mi)[inside]
-    index, found, keep = _first_k_pairs(group, ni[inside], b * m, num_samples)
+    # Every point in every gripper frame by one matrix product: q = p R - c R (B, m, N, 3).
+    # (Gathering candidate pairs first moves (pairs, 3, 3) rotations, several times slower.)
+    stacked = rotations.permute(0, 2, 1, 3).reshape(b, 3, m * 3)  # [b, k, 3 m + j] = R[b, m, k, j]
+    offsets = (centers[..., None] * rotations).sum(dim=-2)  # (B, m, 3): c R
+    q = (torch.bmm(pts, stacked).view(b, -1, m, 3) - offsets[:, None]).transpose(1, 2)
+    x, y, z = q.unbind(dim=-1)
+    inside = (x >= height_min) & (x <= height_max) & (y**2 + z**2 <= radius**2)  # (B, m, N)
+    bi, mi, ni = inside.nonzero(as_tuple=True)  # sorted by (b, m, n)
+    index, found, keep = _first_k_pairs(bi * m + mi, ni, b * m, num_samples)
     local = torch.zeros(b * m, num_samples, 3, dtype=pts.dtype, device=pts.device)
     rank = torch.cumsum(found, dim=1)[found] - 1  # found slots are a prefix of each row
-    local[found.nonzero(as_tuple=True)[0], rank] = q[inside][keep] / radius
+    local[found.nonzero(as_tuple=True)[0], rank] = q[bi[keep], mi[keep], ni[keep]] / radius
     shape3 = (b, m, num_samples)
     return index.reshape(shape3), local.reshape(*shape3, 3), found.reshape(shape3)
