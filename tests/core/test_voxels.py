@@ -58,8 +58,12 @@ def test_empty_and_bad_input() -> None:
     for size in (0.0, -1.0, float("nan")):
         with pytest.raises(ValueError, match="voxel_size"):
             voxel_keys([[0.0, 0, 0]], size)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="shape"):
         voxel_keys([[0.0, 0]], 0.01)
+    with pytest.raises(ValueError, match="non-finite"):
+        voxel_keys([[0.0, 0, 0], [np.inf, 0, 0]], 0.01)
+    with pytest.raises(ValueError, match="convert"):
+        voxel_keys([["a", 0, 0]], 0.01)
 
 
 def test_a_grid_beyond_int64_keys_numbers_its_occupied_cells() -> None:

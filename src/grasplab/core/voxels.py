@@ -5,7 +5,7 @@ smallest is zero and flattened in row-major order (x slowest), so sorting by key
 by (x, y, z) cell. Two results built on them serve the voxel filters of the labels and the
 detectors: the first point of each occupied voxel (:func:`first_point_per_voxel`) and each
 point's voxel rank (:func:`voxel_ranks`). Both take a dense path over the grid's cells when the
-grid is small next to the cloud (a camera frame: about five cells per point at 5 mm) and a
+grid is small next to the cloud (a 640×480 frame: 5 cells per point at 5 mm, 22 at 3 mm) and a
 sorting one otherwise; the two give the same answer (tested).
 
 >>> keys, cells = voxel_keys([[0.0, 0, 0], [0.001, 0, 0], [0.02, 0, 0]], 0.005)
@@ -20,12 +20,11 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from grasplab.core.validation import as_array
-
 __all__ = ["DENSE_CELLS_PER_POINT", "first_point_per_voxel", "voxel_keys", "voxel_ranks"]
 
-#: the dense path runs while the grid has at most this many cells per point (or 2**20 cells)
-DENSE_CELLS_PER_POINT = 16
+#: the dense path runs while the grid has at most this many cells per point (or 2**20 cells);
+#: it holds up to 5 bytes per cell (a 640×480 frame at 3 mm: 22 cells per point, 34 MB)
+DENSE_CELLS_PER_POINT = 32
 
 
 def voxel_keys(points: ArrayLike, voxel_size: float) -> tuple[np.ndarray, int]:
@@ -38,13 +37,22 @@ def voxel_keys(points: ArrayLike, voxel_size: float) -> tuple[np.ndarray, int]:
         points: (N, 3) finite coordinates, metres.
         voxel_size: the cell edge, metres (> 0).
     """
-    pts = as_array(points, "points", (None, 3))
+    try:
+        pts = np.asarray(points, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"points: cannot convert to an array of float64: {exc}") from exc
+    if pts.ndim != 2 or pts.shape[1] != 3:
+        raise ValueError(f"points: expected shape (N, 3), got {pts.shape}")
     if not np.isfinite(voxel_size) or voxel_size <= 0:
         raise ValueError(f"voxel_size: expected a positive number of metres, got {voxel_size!r}")
     if len(pts) == 0:
         return np.zeros(0, dtype=np.int64), 0
-    # (3, N) rows: column reductions of an (N, 3) array are several times slower
-    cells = np.floor(np.ascontiguousarray(pts.T) / voxel_size).astype(np.int64)
+    # one (3, N) copy, then in place: column reductions of an (N, 3) array are several times slower
+    rows = np.ascontiguousarray(pts.T)
+    if not np.isfinite(rows).all():
+        raise ValueError("points: non-finite coordinates")
+    np.floor(np.divide(rows, voxel_size, out=rows), out=rows)
+    cells = rows.astype(np.int64)
     cells -= cells.min(axis=1, keepdims=True)
     dims = cells.max(axis=1) + 1
     if float(np.prod(dims.astype(np.float64))) >= 2.0**62:  # too many cells for one int64 key:
@@ -55,7 +63,8 @@ def voxel_keys(points: ArrayLike, voxel_size: float) -> tuple[np.ndarray, int]:
 
 
 def _dense(keys: np.ndarray, num_cells: int) -> bool:
-    return num_cells <= max(DENSE_CELLS_PER_POINT * len(keys), 1 << 20)
+    """Whether the dense path runs: a grid small next to the cloud, int32 point indices."""
+    return len(keys) < 2**31 and num_cells <= max(DENSE_CELLS_PER_POINT * len(keys), 1 << 20)
 
 
 def first_point_per_voxel(keys: np.ndarray, num_cells: int) -> np.ndarray:
@@ -69,9 +78,9 @@ def first_point_per_voxel(keys: np.ndarray, num_cells: int) -> np.ndarray:
     if n == 0:
         return np.zeros(0, dtype=np.int64)
     if _dense(keys, num_cells):
-        first = np.full(num_cells, n, dtype=np.int64)
-        np.minimum.at(first, keys, np.arange(n, dtype=np.int64))
-        out = first[first < n]
+        first = np.full(num_cells, n, dtype=np.int32)
+        np.minimum.at(first, keys, np.arange(n, dtype=np.int32))
+        out = first[first < n].astype(np.int64)
         out.sort()
         return out
     _, out = np.unique(keys, return_index=True)
@@ -90,6 +99,9 @@ def voxel_ranks(keys: np.ndarray, num_cells: int) -> np.ndarray:
     if _dense(keys, num_cells):
         occupied = np.zeros(num_cells, dtype=bool)
         occupied[keys] = True
-        return (np.cumsum(occupied, dtype=np.int64) - 1)[keys]
+        cells = np.flatnonzero(occupied)  # ascending keys of the occupied voxels
+        rank = np.empty(num_cells, dtype=np.int32)  # read only at occupied cells
+        rank[cells] = np.arange(len(cells), dtype=np.int32)
+        return rank[keys].astype(np.int64)
     _, inverse = np.unique(keys, return_inverse=True)
     return inverse.reshape(-1).astype(np.int64)

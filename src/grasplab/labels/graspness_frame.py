@@ -96,12 +96,11 @@ def voxel_downsample(points: ArrayLike, voxel_size: float) -> np.ndarray:
     >>> voxel_downsample([[0.0, 0, 0], [0.001, 0, 0], [0.02, 0, 0]], 0.005).tolist()
     [0, 2]
     """
-    pts = as_array(points, "points", (None, 3))
     if not np.isfinite(voxel_size) or voxel_size < 0:
         raise ValueError(f"voxel_size: expected >= 0 m, got {voxel_size!r}")
-    if voxel_size == 0 or len(pts) == 0:
-        return np.arange(len(pts), dtype=np.int64)
-    return first_point_per_voxel(*voxel_keys(pts, voxel_size))
+    if voxel_size == 0:
+        return np.arange(len(as_array(points, "points", (None, 3))), dtype=np.int64)
+    return first_point_per_voxel(*voxel_keys(points, voxel_size))  # voxel_keys checks the points
 
 
 def _match_label_points(
