@@ -78,3 +78,5 @@ def test_run_tracking_bench_reports_each_tracker_and_set() -> None:
     row = result["scores"][0]
     assert row["accuracy"] == 1.0 and row["checks"] == 4
     assert "| nearest | 1 | toy | 100.0 |" in tracking_markdown(result)
+    assert "every seed's raw grasp" in tracking_markdown(result)
+    assert "post-processed grasps" in tracking_markdown({**result, "postprocess": True})

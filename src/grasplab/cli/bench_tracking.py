@@ -1,14 +1,17 @@
 """``grasplab bench tracking``: association accuracy of the learned tracker and the nearest heuristic.
 
 ``grasplab bench tracking --gsnet CKPT --learned ASSOC.safetensors [--learned w001=ASSOC2]
-[--static-root DS --static-scenes 104-107] [--sequences 2] [--frames 10] [--out DIR] [--quick]``
+[--static-root DS --static-scenes 104-107] [--sequences 2] [--frames 10] [--out DIR] [--quick]
+[--postprocess]``
 detects each frame of held-out moving sequences (conveyor, turntable, random, crossing; two
 objects) and adjacent static views once with the GSNet, runs every tracker on the same grasps
 and scores MotionGrasp's protocol (:mod:`grasplab.evaluation.tracking_bench`): a target is
 correct within 10 cm and 30° of the grasp it started on; lost targets, identity switches,
 detection and association milliseconds per frame. Writes ``DIR/tracking.json`` and
 ``DIR/tracking.md`` and prints the table. ``--quick``: one short sequence per motion and two
-static pairs (a smoke test).
+static pairs (a smoke test). ``--postprocess``: the trackers follow the detector's
+post-processed grasps (workspace, NMS, centring, collision), as ``grasplab track`` does by
+default; without it every seed's raw grasp, as in the association head's training cache.
 """
 
 from __future__ import annotations
@@ -48,11 +51,14 @@ def tracking(
     out: Path = typer.Option(Path("benchmarks/results"), "--out", help="Output folder."),
     seed: int = typer.Option(2000, "--seed", help="Seed of the held-out sequences."),
     quick: bool = typer.Option(False, "--quick", help="One short sequence per motion (smoke test)."),
+    postprocess: bool = typer.Option(
+        False, "--postprocess", help="Track the detector's post-processed grasps, as `grasplab track` "
+        "does (default: every seed's raw grasp, as the association head's training cache)."),
 ) -> None:
     """Association accuracy (10 cm / 30°), identity switches and speed of the trackers."""
     from grasplab.cli.train_association import parse_id_range
     from grasplab.detection.association_features import GSNetFeatureSource
-    from grasplab.detection.learned_tracker import build_learned_tracker
+    from grasplab.detection.learned_tracker import build_learned_tracker, detector_postprocess
     from grasplab.detection.tracker_registry import LearnedTrackerOptions, build_tracker
     from grasplab.evaluation.tracking_bench import run_tracking_bench, tracking_markdown
     from grasplab.evaluation.tracking_data import motion_sequences, static_view_pairs
@@ -70,7 +76,8 @@ def tracking(
         if checkpoint.family != "gsnet":
             raise ValueError(f"--gsnet {gsnet}: expected a GSNet checkpoint, got {checkpoint.family!r}")
         source = GSNetFeatureSource(checkpoint.model, 4096,
-                                    int(checkpoint.config.get("data", {}).get("downsample", 2)))
+                                    int(checkpoint.config.get("data", {}).get("downsample", 2)),
+                                    postprocess=detector_postprocess() if postprocess else None)
         heads = _named(learned)
         trackers: dict[str, Any] = {"nearest": lambda: build_tracker("nearest", None)}
         for name, path in heads.items():
@@ -94,6 +101,7 @@ def tracking(
     result["gsnet"] = str(gsnet)
     result["learned"] = {k: str(v) for k, v in heads.items()}
     result["quick"] = quick
+    result["postprocess"] = postprocess
     out.mkdir(parents=True, exist_ok=True)
     (out / "tracking.json").write_text(json.dumps(result, indent=2) + "\n")
     markdown = tracking_markdown(result)

@@ -189,5 +189,7 @@ def tracking_markdown(result: dict[str, Any]) -> str:
         assoc = float(s["association_ms_per_frame"])
         lines.append(f"| {s['tracker']} | {s['sequences']} | {s['source']} | {acc} | {s['checks']} | "
                      f"{s['lost']} | {s['switches']} | {assoc:.1f} | {1000 / max(det + assoc, 1e-9):.1f} |")
-    lines.append(f"\nDetection {det:.1f} ms per frame ({result['frames']} frames).")
+    grasps = ("post-processed grasps (workspace, NMS, centring, collision)" if result.get("postprocess")
+              else "every seed's raw grasp")
+    lines.append(f"\nDetection {det:.1f} ms per frame ({result['frames']} frames; {grasps}).")
     return "\n".join(lines) + "\n"
