@@ -274,17 +274,24 @@ def _cylinder_chunk(
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     radius, height_min, height_max, _ = shape
     b, m = centers.shape[:2]
-    # Every point in every gripper frame by one matrix product: q = p R - c R (B, m, N, 3).
+    # Every point in every gripper frame by one matrix product: q = p R - c R.
     # (Gathering candidate pairs first moves (pairs, 3, 3) rotations, several times slower.)
-    stacked = rotations.permute(0, 2, 1, 3).reshape(b, 3, m * 3)  # [b, k, 3 m + j] = R[b, m, k, j]
+    # Laid out (B, m, 3, N) so that each gripper's x, y and z rows are contiguous.
+    stacked = rotations.transpose(2, 3).reshape(b, m * 3, 3)  # [b, 3 m + j, k] = R[b, m, k, j]
     offsets = (centers[..., None] * rotations).sum(dim=-2)  # (B, m, 3): c R
-    q = (torch.bmm(pts, stacked).view(b, -1, m, 3) - offsets[:, None]).transpose(1, 2)
-    x, y, z = q.unbind(dim=-1)
-    inside = (x >= height_min) & (x <= height_max) & (y**2 + z**2 <= radius**2)  # (B, m, N)
-    bi, mi, ni = inside.nonzero(as_tuple=True)  # sorted by (b, m, n)
-    index, found, keep = _first_k_pairs(bi * m + mi, ni, b * m, num_samples)
+    q = torch.bmm(stacked, pts.transpose(1, 2)).view(b, m, 3, -1) - offsets[..., None]
+    x, y, z = q.unbind(dim=2)
+    inside = ((x >= height_min) & (x <= height_max) & (y**2 + z**2 <= radius**2)).view(b * m, -1)
+    # the first K inside points of each cylinder, in index order: their running count is <= K
+    count = torch.cumsum(inside, dim=1)
+    rows, cols = (inside & (count <= num_samples)).nonzero(as_tuple=True)
+    slot = count[rows, cols] - 1
+    index = torch.full((b * m, num_samples), -1, dtype=torch.int64, device=pts.device)
+    index[rows, slot] = cols
+    found = index >= 0
+    first = torch.where(found[:, :1], index[:, :1], torch.zeros_like(index[:, :1]))
+    index = torch.where(found, index, first.expand_as(index))  # pad with the first point (0: none)
     local = torch.zeros(b * m, num_samples, 3, dtype=pts.dtype, device=pts.device)
-    rank = torch.cumsum(found, dim=1)[found] - 1  # found slots are a prefix of each row
-    local[found.nonzero(as_tuple=True)[0], rank] = q[bi[keep], mi[keep], ni[keep]] / radius
+    local[rows, slot] = q[rows // m, rows % m, :, cols] / radius
     shape3 = (b, m, num_samples)
     return index.reshape(shape3), local.reshape(*shape3, 3), found.reshape(shape3)
