@@ -227,3 +227,33 @@ def test_tracker_registry() -> None:
         build_tracker("nearest", None, sigma=1.0)
     with pytest.raises(ValueError, match="already registered"):
         register_tracker("nearest", lambda d, o: None, TrackerConfig, "dup")
+
+
+def _greedy_one_by_one(sim: np.ndarray, least: float) -> tuple[list[int], list[int]]:
+    """The definition: visit pairs by similarity (stable: row-major among ties), take free ones."""
+    rows, cols = np.nonzero(sim >= least)
+    order = np.argsort(-sim[rows, cols], kind="stable")
+    used_r: set[int] = set()
+    used_c: set[int] = set()
+    out_r, out_c = [], []
+    for r, c in zip(rows[order].tolist(), cols[order].tolist(), strict=True):
+        if r not in used_r and c not in used_c:
+            used_r.add(r)
+            used_c.add(c)
+            out_r.append(r)
+            out_c.append(c)
+    return out_r, out_c
+
+
+@pytest.mark.parametrize("levels", [0, 4])  # continuous similarities, and 4 levels (many ties)
+def test_greedy_rounds_equal_the_one_by_one_definition(rng: np.random.Generator, levels: int) -> None:
+    from grasplab.detection.tracking import _greedy_pairs
+
+    for n, m in [(0, 5), (5, 0), (1, 1), (7, 3), (40, 60), (200, 150)]:
+        sim = rng.random((n, m))
+        if levels:
+            sim = np.round(sim * levels) / levels
+        for least in (0.0, 0.5, 0.99, 2.0):
+            rows, cols = _greedy_pairs(sim, least)
+            want_r, want_c = _greedy_one_by_one(sim, least)
+            assert rows.tolist() == want_r and cols.tolist() == want_c

@@ -288,16 +288,39 @@ def _assign(sim: np.ndarray, least: float, method: str) -> tuple[np.ndarray, np.
         rows, cols = linear_sum_assignment(-sim)
         keep = sim[rows, cols] >= least
         return rows[keep], cols[keep]
-    rows, cols = np.nonzero(sim >= least)
-    order = np.argsort(-sim[rows, cols], kind="stable")
-    used_r, used_c, out_r, out_c = set(), set(), [], []
-    for r, c in zip(rows[order].tolist(), cols[order].tolist(), strict=True):
-        if r not in used_r and c not in used_c:
-            used_r.add(r)
-            used_c.add(c)
-            out_r.append(r)
-            out_c.append(c)
-    return np.asarray(out_r, dtype=np.int64), np.asarray(out_c, dtype=np.int64)
+    return _greedy_pairs(sim, least)
+
+
+def _greedy_pairs(sim: np.ndarray, least: float) -> tuple[np.ndarray, np.ndarray]:
+    """Greedy one-to-one pairs of similarity >= ``least``, in the order the greedy pass takes them.
+
+    The pass visits pairs by similarity (ties: row-major) and takes each whose row and column are
+    both free. Computed in rounds without visiting pairs one by one: a pair that is the first maximum of its
+    row and of its column (its row's and column's best in that order) is taken by the greedy
+    pass whatever comes before it, so each round takes all of them and frees nothing else.
+    """
+    n, m = sim.shape
+    ok = sim >= least
+    row_ids, col_ids = np.flatnonzero(ok.any(axis=1)), np.flatnonzero(ok.any(axis=0))
+    live = np.where(ok, sim, -np.inf)[np.ix_(row_ids, col_ids)]  # rows and columns with a candidate
+    rows_out: list[np.ndarray] = []
+    cols_out: list[np.ndarray] = []
+    while live.size:
+        best_col = live.argmax(axis=1)  # first maximum: the smallest column among ties
+        best_row = live.argmax(axis=0)  # the smallest row among ties
+        here = np.arange(len(row_ids))
+        mutual = (best_row[best_col] == here) & np.isfinite(live[here, best_col])
+        rows_out.append(row_ids[mutual])
+        cols_out.append(col_ids[best_col[mutual]])
+        live[mutual, :] = -np.inf
+        live[:, best_col[mutual]] = -np.inf
+        finite = np.isfinite(live)  # drop the rows and columns left without a candidate
+        keep_r, keep_c = finite.any(axis=1), finite.any(axis=0)
+        live, row_ids, col_ids = live[np.ix_(keep_r, keep_c)], row_ids[keep_r], col_ids[keep_c]
+    rows = np.concatenate(rows_out).astype(np.int64) if rows_out else np.zeros(0, dtype=np.int64)
+    cols = np.concatenate(cols_out).astype(np.int64) if cols_out else np.zeros(0, dtype=np.int64)
+    order = np.lexsort((rows * m + cols, -sim[rows, cols]))  # similarity descending, then row-major
+    return rows[order], cols[order]
 
 
 class NearestTracker(TrackerBase):
