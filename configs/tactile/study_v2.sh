@@ -8,7 +8,7 @@
 # Every step resumes or reuses what a previous run finished. The schedule is shortened from the
 # presets' 60 epochs to EPOCHS (default 20, step at 15) for the 2-core CPU: docs/tactile_learning.md.
 # Environment: GRASPLAB, PYTHON (default: .venv's), JOBS (runs at a time, default 2), EPOCHS,
-# MILESTONE, SAMPLE_SEEDS (default 0,1,2), OBJECT_SEEDS (default 0), OBJECT_METHODS (default all five),
+# MILESTONE, SAMPLE_SEEDS (default 0,1,2), OBJECT_SEEDS (default 0,1,2), OBJECT_METHODS (default all five),
 # SCENES (bin-picking, default 10).
 set -euo pipefail
 GRASPLAB=${GRASPLAB:-.venv/bin/grasplab}
@@ -17,7 +17,7 @@ JOBS=${JOBS:-2}
 EPOCHS=${EPOCHS:-20}
 MILESTONE=${MILESTONE:-15}
 SAMPLE_SEEDS=${SAMPLE_SEEDS:-0,1,2}
-OBJECT_SEEDS=${OBJECT_SEEDS:-0}
+OBJECT_SEEDS=${OBJECT_SEEDS:-0,1,2}
 OBJECT_METHODS=${OBJECT_METHODS:-moco,memory-bank,triplet,autoencoder,supervised}
 SCENES=${SCENES:-10}
 DS=data/tactile_v2
