@@ -345,3 +345,12 @@ def test_box_corners_follow_the_pose_and_match_region_masks() -> None:
                                    centres[i])
         flags = np.stack([regions.left[0], regions.right[0], regions.palm[0]])
         np.testing.assert_array_equal(flags, np.eye(3, dtype=bool))
+
+
+def test_collision_and_empty_refuses_a_large_cloud_in_millimetres(rng: np.random.Generator) -> None:
+    """The units are checked on a strided sample of a large cloud: still refused."""
+    points = rng.uniform(-50.0, 50.0, (50_000, 3)) + [0.0, 0.0, 600.0]  # 0.6 m written in mm
+    with pytest.raises(ValueError, match="millimetres"):
+        REF.collision_and_empty(identity_grasp(), points)
+    collision, empty = REF.collision_and_empty(identity_grasp(), points / 1000.0)  # the same in metres
+    assert collision.shape == empty.shape == (1,)

@@ -20,11 +20,13 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-__all__ = ["DENSE_CELLS_PER_POINT", "first_point_per_voxel", "voxel_keys", "voxel_ranks"]
+__all__ = ["DENSE_CELLS", "DENSE_CELLS_PER_POINT", "first_point_per_voxel", "voxel_keys", "voxel_ranks"]
 
-#: the dense path runs while the grid has at most this many cells per point (or 2**20 cells);
-#: it holds up to 5 bytes per cell (a 640×480 frame at 3 mm: 22 cells per point, 34 MB)
+#: the dense path runs while the grid has at most this many cells per point, or at most
+#: :data:`DENSE_CELLS` cells (then at most 84 MB); it holds up to 5 bytes per cell (a 640×480
+#: frame at 3 mm: 6.8 million cells, 22 per point at every pixel, 34 MB)
 DENSE_CELLS_PER_POINT = 32
+DENSE_CELLS = 1 << 24
 
 
 def voxel_keys(points: ArrayLike, voxel_size: float) -> tuple[np.ndarray, int]:
@@ -64,7 +66,7 @@ def voxel_keys(points: ArrayLike, voxel_size: float) -> tuple[np.ndarray, int]:
 
 def _dense(keys: np.ndarray, num_cells: int) -> bool:
     """Whether the dense path runs: a grid small next to the cloud, int32 point indices."""
-    return len(keys) < 2**31 and num_cells <= max(DENSE_CELLS_PER_POINT * len(keys), 1 << 20)
+    return len(keys) < 2**31 and num_cells <= max(DENSE_CELLS_PER_POINT * len(keys), DENSE_CELLS)
 
 
 def first_point_per_voxel(keys: np.ndarray, num_cells: int) -> np.ndarray:
