@@ -53,6 +53,11 @@ def test_check_depth_image() -> None:
     assert out[0, 0] == 0 and out[0, 1] == 0
     with pytest.raises(ValueError, match="millimetres"):
         check_depth_image(np.full((4, 5), 500.0))
+    big = np.random.default_rng(0).uniform(400.0, 900.0, (480, 640))  # a frame in mm: sampled, refused
+    big[:, :320] = 0.0
+    with pytest.raises(ValueError, match="millimetres"):
+        check_depth_image(big)
+    assert check_depth_image(big / 1000.0).shape == (480, 640)
     with pytest.raises(ValueError, match="no valid pixel"):
         check_depth_image(np.zeros((4, 5)))
     with pytest.raises(ValueError, match=r"\(H, W\)"):
