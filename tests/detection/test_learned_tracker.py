@@ -160,6 +160,31 @@ def test_colour_samples_take_the_points_along_the_grasp() -> None:
     assert (empty == 128).all()  # nothing in the cylinder: mid-grey
 
 
+def test_colour_samples_equal_the_per_grasp_definition(rng: np.random.Generator) -> None:
+    """Each grasp: its nearest inside points first (within the 4K nearest), cycled when fewer."""
+    from scipy.spatial import cKDTree
+
+    from grasplab.core import GraspGroup, rotation_from_view
+
+    num = 40
+    rot = rotation_from_view(rng.normal(size=(num, 3)), rng.uniform(0, np.pi, num))
+    grasps = GraspGroup.from_components(rng.uniform(-0.05, 0.05, (num, 3)), rot, 0.05, 0.02)
+    points = rng.uniform(-0.08, 0.08, (3000, 3))
+    colours = rng.integers(0, 256, (3000, 3), dtype=np.uint8)
+    out = colour_samples(points, colours, grasps, num_samples=8, radius=0.01)
+    dist, idx = cKDTree(points).query(grasps.translations, k=32, distance_upper_bound=np.hypot(0.01, 0.04))
+    counts = set()
+    for m in range(num):
+        near = idx[m][np.isfinite(dist[m])]
+        local = (points[near] - grasps.translations[m]) @ grasps.rotations[m]
+        inside = near[(local[:, 0] >= -0.02) & (local[:, 0] <= 0.04)
+                      & (local[:, 1] ** 2 + local[:, 2] ** 2 <= 0.01**2)][:8]
+        counts.add(min(len(inside), 8))
+        want = colours[np.resize(inside, 8)] if len(inside) else np.full((8, 3), 128)
+        assert np.array_equal(out[m], want)
+    assert len(counts) > 2  # grasps with none, some and enough inside points were compared
+
+
 def test_grasp_objects_from_mask_reads_the_label_at_the_grasp_point() -> None:
     K = CameraIntrinsics(500.0, 500.0, 32.0, 24.0, 64, 48)
     mask = np.zeros((48, 64), np.int32)

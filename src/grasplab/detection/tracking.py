@@ -295,11 +295,11 @@ def _greedy_pairs(sim: np.ndarray, least: float) -> tuple[np.ndarray, np.ndarray
     """Greedy one-to-one pairs of similarity >= ``least``, in the order the greedy pass takes them.
 
     The pass visits pairs by similarity (ties: row-major) and takes each whose row and column are
-    both free. Computed in rounds without visiting pairs one by one: a pair that is the first maximum of its
-    row and of its column (its row's and column's best in that order) is taken by the greedy
-    pass whatever comes before it, so each round takes all of them and frees nothing else.
+    both free. Here it runs in rounds instead of pair by pair: a pair that is the first maximum
+    of its row and of its column (in that order) is taken by the pass whatever comes before it,
+    so each round takes all such pairs, removes their rows and columns and repeats.
     """
-    n, m = sim.shape
+    m = sim.shape[1]
     ok = sim >= least
     row_ids, col_ids = np.flatnonzero(ok.any(axis=1)), np.flatnonzero(ok.any(axis=0))
     live = np.where(ok, sim, -np.inf)[np.ix_(row_ids, col_ids)]  # rows and columns with a candidate

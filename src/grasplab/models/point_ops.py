@@ -1,6 +1,7 @@
 """Point-cloud operations in pure PyTorch: farthest point sampling, ball and cylinder queries.
 
-No compiled extension: everything is batched tensor code that runs on a CPU or a GPU. Points are
+No compiled extension: batched tensor code that runs on a CPU or a GPU (farthest point sampling
+takes its many small steps in numpy when the points are on the CPU: the same picks, faster). Points are
 (B, N, 3) float tensors in metres in one frame (the camera frame for GSNet); indices are int64.
 Gripper frames follow graspnetAPI (:mod:`grasplab.core.rotations`): x = approach, y = jaw axis,
 z = finger height.
@@ -12,8 +13,6 @@ z = finger height.
 """
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 
@@ -242,7 +241,6 @@ def cylinder_query(
     _check_xyz(centers, "centers")
     if radius <= 0 or height_max <= height_min or num_samples < 1:
         raise ValueError("cylinder_query: need radius > 0, height_max > height_min and num_samples >= 1")
-    reach = math.sqrt(radius**2 + max(abs(height_min), abs(height_max)) ** 2)
     pts = xyz.detach()
     chunk = max(1, _CHUNK_ELEMENTS // max(1, xyz.shape[0] * xyz.shape[1]))
     parts = [
@@ -250,7 +248,7 @@ def cylinder_query(
             pts,
             centers[:, i : i + chunk].detach(),
             rotations[:, i : i + chunk].detach(),
-            (radius, height_min, height_max, reach),
+            (radius, height_min, height_max),
             num_samples,
         )
         for i in range(0, centers.shape[1], chunk)
@@ -269,10 +267,10 @@ def _cylinder_chunk(
     pts: torch.Tensor,
     centers: torch.Tensor,
     rotations: torch.Tensor,
-    shape: tuple[float, float, float, float],
+    shape: tuple[float, float, float],
     num_samples: int,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    radius, height_min, height_max, _ = shape
+    radius, height_min, height_max = shape
     b, m = centers.shape[:2]
     # Every point in every gripper frame by one matrix product: q = p R - c R.
     # (Gathering candidate pairs first moves (pairs, 3, 3) rotations, several times slower.)
