@@ -1,7 +1,7 @@
 """``grasplab train association-cache`` and ``grasplab train association``: the learned tracker's head.
 
 - ``grasplab train association-cache --gsnet CKPT --out CACHE [--static-root DS]
-  [--static-scenes 0-23] [--val-scenes 100-103] [--sequences 4] [--frames 8] [--seed 0]``
+  [--static-scenes 0-23] [--val-scenes 100-103] [--sequences 4] [--frames 8] [--seed 0] [--postprocess]``
   runs the frozen GSNet once per frame of adjacent static views and moving-object sequences and
   writes the feature cache (``CACHE/index.json``, ``CACHE/frames/*.npz``); rerunning reuses the
   frames already there.
@@ -54,9 +54,13 @@ def association_cache(
     frames: int = typer.Option(8, "--frames", help="Frames per moving sequence."),
     num_points: int = typer.Option(4096, "--num-points", help="Points per frame for the GSNet."),
     seed: int = typer.Option(0, "--seed", help="Seed of the moving sequences."),
+    postprocess: bool = typer.Option(
+        False, "--postprocess", help="Cache the detector's post-processed grasps (as `grasplab track` "
+        "follows them) instead of every seed's raw grasp."),
 ) -> None:
     """Compute and cache GSNet features of static view pairs and moving sequences."""
     from grasplab.detection.association_features import GSNetFeatureSource
+    from grasplab.detection.learned_tracker import detector_postprocess
     from grasplab.evaluation.tracking_data import build_association_cache, motion_sequences, static_view_pairs
     from grasplab.training.checkpoints import load_checkpoint
 
@@ -72,7 +76,8 @@ def association_cache(
             raise ValueError(f"--gsnet {gsnet}: expected a GSNet checkpoint, got family "
                              f"{checkpoint.family!r}")
         downsample = int(checkpoint.config.get("data", {}).get("downsample", 2))
-        source = GSNetFeatureSource(checkpoint.model, num_points, downsample)
+        source = GSNetFeatureSource(checkpoint.model, num_points, downsample,
+                                    postprocess=detector_postprocess() if postprocess else None)
     except (ValueError, FileNotFoundError) as exc:
         raise fail(str(exc)) from exc
     root = static_root
@@ -88,7 +93,7 @@ def association_cache(
 
     meta = {"seed_dim": source.feature_dims[0], "grasp_dim": source.feature_dims[1],
             "colour_samples": source.num_samples, "gsnet_weights": str(gsnet),
-            "num_points": num_points, "downsample": downsample}
+            "num_points": num_points, "downsample": downsample, "postprocess": postprocess}
     with Progress(TextColumn("[bold]association cache"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=console) as bar:
         task = bar.add_task("frames", total=None)
