@@ -4,9 +4,10 @@
 #   EPISODES per tracker and motion (default 10); SETS: object sets of bench dynamic
 #   (default "primitives"; e.g. "primitives seen novel" adds library objects on conveyor,
 #   turntable and random).
-# 1. The w_max 0.1 head of train_and_bench.sh (feature cache of the shipped GSNet: adjacent views
-#    of scenes 0-15 of data/gsnet/train, 2 moving sequences per motion; 10 epochs), copied to
-#    src/grasplab/assets/association/ (what --tracker learned loads by default).
+# 1. The w_max 0.1 head (feature cache of the shipped GSNet's post-processed grasps, the ones
+#    grasplab track follows: adjacent views of scenes 0-63 of data/gsnet/train, 24 moving
+#    sequences per motion; 10 epochs), copied to src/grasplab/assets/association/ (what
+#    --tracker learned loads by default). The shipped file was made in runs/tracking/post_big24.
 # 2. benchmarks/bench_dynamic.py: grasplab bench dynamic with the learned tracker and the nearest
 #    heuristic, both detecting with the shipped GSNet on 640x480 frames, every motion, seed 0, one
 #    thread; cells in benchmarks/results/dynamic/ (a cell already written is skipped: rerun to
@@ -18,14 +19,14 @@ export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 G=${GRASPLAB:-grasplab}
 EPISODES=${1:-10}; SETS=${2:-primitives}
 CK=src/grasplab/assets/gsnet/gsnet_cpu.safetensors
-R=runs/tracking/shipped
+R=runs/tracking/shipped_post
 SHIP=src/grasplab/assets/association/association_gsnet_cpu.safetensors
 mkdir -p $R
 t0=$(date +%s)
 if [ ! -f $SHIP ]; then
   if [ ! -f $R/cache/index.json ]; then
     $G train association-cache --gsnet $CK --out $R/cache --static-root data/gsnet/train \
-      --static-scenes 0-15 --val-scenes 100-101 --sequences 2 --frames 6
+      --static-scenes 0-63 --val-scenes 100-101 --sequences 24 --frames 6 --postprocess
   fi
   $G train association --config configs/tracking/association.yaml --out $R/assoc01 \
     --set data.cache=$R/cache --set optim.epochs=10 --set "optim.lr_milestones=[7]"
