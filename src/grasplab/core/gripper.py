@@ -42,7 +42,7 @@ from numpy.typing import ArrayLike
 
 from grasplab.core.gripper_regions import GripperRegions, iter_region_flags
 from grasplab.core.plausibility import check_points
-from grasplab.core.validation import as_array
+from grasplab.core.validation import UNIT_CHECK_SAMPLES, as_array
 
 logger = logging.getLogger(__name__)
 
@@ -265,8 +265,8 @@ class GripperModel:
         arrays = _grasp_arrays(grasps)
         pts = as_array(points, "points", (None, 3))
         if len(pts):  # points in millimetres would make every grasp empty: refuse them
-            # (the units show in any few thousand points: a strided sample's median distance)
-            for warning in check_points(pts[:: max(1, len(pts) // _UNIT_CHECK_POINTS)]):
+            # (the units show in a strided sample's median distance)
+            for warning in check_points(pts[:: max(1, len(pts) // UNIT_CHECK_SAMPLES)]):
                 logger.warning("collision_and_empty: %s", warning)
         n = len(arrays[0])
         collision = np.zeros(n, dtype=bool)
@@ -287,9 +287,6 @@ def as_grasp_poses(
     """
     return GraspPoses(*(np.asarray(a) for a in (rotations, translations, widths, depths)))
 
-
-#: points whose median distance tells metres from millimetres in :meth:`collision_and_empty`
-_UNIT_CHECK_POINTS = 4096
 
 #: The graspnetAPI evaluation gripper (the defaults).
 REFERENCE_GRIPPER = GripperModel()

@@ -17,6 +17,10 @@ from numpy.typing import ArrayLike, DTypeLike
 #: Largest median depth (m) that we still accept as metres; above it the image is millimetres.
 MAX_PLAUSIBLE_DEPTH_M = 20.0
 
+#: values read by the unit checks (a strided sample): metres and millimetres differ 1000-fold,
+#: so the median of a few thousand tells them apart as well as the median of all
+UNIT_CHECK_SAMPLES = 4096
+
 RngLike = np.random.Generator | int | None
 
 
@@ -175,9 +179,8 @@ def check_depth_image(depth: ArrayLike, name: str = "depth") -> np.ndarray:
     arr[invalid] = 0.0
     if invalid.all():
         raise ValueError(f"{name}: no valid pixel (all zero, negative or non-finite)")
-    # the units show in any few thousand pixels: the median of a strided sample of the valid ones
-    valid = arr[~invalid]
-    median = float(np.median(valid[:: max(1, len(valid) // 4096)]))
+    valid = arr[~invalid]  # the units show in a strided sample of the valid pixels
+    median = float(np.median(valid[:: max(1, len(valid) // UNIT_CHECK_SAMPLES)]))
     if median > MAX_PLAUSIBLE_DEPTH_M:
         raise ValueError(
             f"{name}: median depth {median:.1f} looks like millimetres; expected metres "
