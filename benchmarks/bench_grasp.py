@@ -169,7 +169,7 @@ def markdown(results: dict[str, Any]) -> str:
         t = lat.get(name, {})
         split = (f" ({t['network_ms']:.0f} + {t['postprocess_ms']:.0f})" if "network_ms" in t else "")
         row += [_cell(t.get("total_ms"), "{:.0f}") + split, _cell(t.get("parameters"), "{:,}")]
-        train = results.get("training", {}).get(name.removeprefix("gsnet "))
+        train = results.get("training", {}).get(name.split(" ", 1)[-1]) if " " in name else None
         row.append("–" if train is None else f"{train['train_seconds'] / 3600:.2f} h, {train['epochs']} ep")
         lines.append("| " + " | ".join(row) + " |")
     cfg = results["config"]

@@ -75,10 +75,25 @@ class Method:
 
 
 def methods_of(gsnet: dict[str, str]) -> list[Method]:
-    """The compared rows: each gsnet checkpoint, analytic without and with the mask, the oracle."""
-    rows = [Method(f"gsnet {name}", "gsnet", str(path)) for name, path in gsnet.items()]
+    """The compared rows: each gsnet checkpoint, analytic without and with the mask, the oracle.
+
+    A checkpoint's row is named by its family: ``gsnet NAME``, or ``graspnet-baseline NAME`` for
+    the GraspNet-1Billion baseline (run by the same detector and post-processing).
+    """
+    rows = [Method(f"{_family(path)} {name}", "gsnet", str(path)) for name, path in gsnet.items()]
     return [*rows, Method(NO_MASK, "analytic"), Method(TRUE_MASK, "analytic", mask=True),
             Method(ORACLE, "oracle")]
+
+
+def _family(path: str | Path) -> str:
+    """``graspnet-baseline`` for a baseline checkpoint, else ``gsnet`` (ONNX exports included)."""
+    from grasplab.training.checkpoints import read_checkpoint_header
+
+    try:
+        family = str(read_checkpoint_header(path)["family"])
+    except (OSError, ValueError, KeyError):
+        return "gsnet"
+    return "graspnet-baseline" if family == "graspnet-baseline" else "gsnet"
 
 
 # ------------------------------------------------------------------------- arguments and caching

@@ -51,6 +51,7 @@ def test_forward_shapes_and_decoding(backbone: str) -> None:
         "angle_logits": (2, 10, 12, 4),
         "width": (2, 10, 12, 4),
         "tolerance": (2, 10, 12, 4),
+        "grasp_features": (2, 10, 16),
     }
     assert model_family(net) == "graspnet-baseline"
     grasps = decode_gsnet(out, GSNetDecodeConfig((0.01, 0.02, 0.03, 0.04), 12, 40), index=1)

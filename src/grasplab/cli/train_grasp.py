@@ -5,7 +5,9 @@
 :class:`grasplab.training.Trainer` on a :class:`grasplab.training.grasp_task.GraspTask` over the
 frames labelled by ``grasplab label graspness``. The run folder gets ``config.yaml``,
 ``meta.json`` (kind ``train-grasp``), ``history.json`` (every loss term per epoch) and
-safetensors checkpoints; rerunning the same command on the same ``--out`` resumes. ``--init``
+safetensors checkpoints; rerunning the same command on the same ``--out`` resumes. A preset
+with ``family: graspnet-baseline`` trains the GraspNet-1Billion baseline instead
+(:class:`grasplab.training.baseline_task.BaselineGraspTask`, ``configs/grasp/baseline_cpu.yaml``). ``--init``
 starts from a checkpoint's matching tensors (a GraspContrast backbone of ``grasplab pretrain
 contrast``); the command prints which it took and which stay new before training.
 
@@ -30,7 +32,7 @@ from grasplab.cli.output import console, fail
 from grasplab.cli.training_run import is_main_rank, run_with_progress, torch_device
 
 if TYPE_CHECKING:
-    from grasplab.training.grasp_config import GraspTrainConfig
+    from grasplab.training.grasp_config import BaselineTrainConfig, GraspTrainConfig
     from grasplab.training.grasp_task import EpochMetricsFn
 
 __all__ = ["add_grasp_command", "ap_validation", "grasp"]
@@ -53,10 +55,10 @@ def grasp(
         None, "--init", help="Initialise from a checkpoint's matching tensors (e.g. a pretrained backbone)."
     ),
 ) -> None:
-    """Train (or resume) the GSNet / AnyGrasp graspness network."""
+    """Train (or resume) GSNet / AnyGrasp, or the GraspNet baseline (a preset with its family)."""
     from grasplab.runtime.checks import check_output_dir
     from grasplab.training.grasp_config import load_grasp_train_config
-    from grasplab.training.grasp_task import GraspTask
+    from grasplab.training.grasp_losses import BASELINE_LOSS_TERMS, GRASP_LOSS_TERMS
     from grasplab.training.trainer import Trainer
 
     try:
@@ -65,8 +67,9 @@ def grasp(
             raise FileNotFoundError(f"--init {init}: no such checkpoint file")
         cfg = load_grasp_train_config(config, [*overrides, *([f"init={init}"] if init else [])])
         device = torch_device(device)
-        val_frames = GraspTask(cfg).frame_split()[1]  # also: a clear error without labelled frames
-        task = GraspTask(cfg, ap_validation(cfg, val_frames))
+        task_class = _task_class(cfg)
+        val_frames = task_class(cfg).frame_split()[1]  # also: a clear error without labelled frames
+        task = task_class(cfg, ap_validation(cfg, val_frames))
         if cfg.init is not None and is_main_rank():
             _print_init(cfg)
     except (ValueError, FileNotFoundError) as exc:
@@ -77,7 +80,7 @@ def grasp(
     if not is_main_rank():
         return
     table = Table(title=str(out))
-    names = ("objectness", "graspness", "view", "score", "width", "stable")
+    names = GRASP_LOSS_TERMS if cfg.family == "gsnet" else BASELINE_LOSS_TERMS
     with_ap = any("ap" in m.val for m in result.history)
     for column in ("epoch", "lr", "loss", *names, "val loss", "val success", *(["val AP"] * with_ap), "s"):
         table.add_column(column, justify="right")
@@ -98,11 +101,20 @@ def grasp(
     console.print(f"checkpoints: {result.last_checkpoint}, {result.best_checkpoint}")
 
 
-def _print_init(cfg: GraspTrainConfig) -> None:
-    """Load ``cfg.init`` into a throwaway model and say what it takes (errors before training)."""
+def _task_class(cfg: GraspTrainConfig | BaselineTrainConfig) -> Any:
+    """The task of the config's family: GSNet's or the GraspNet-1Billion baseline's."""
+    if cfg.family == "graspnet-baseline":
+        from grasplab.training.baseline_task import BaselineGraspTask
+
+        return BaselineGraspTask
     from grasplab.training.grasp_task import GraspTask
 
-    probe = GraspTask(cfg)
+    return GraspTask
+
+
+def _print_init(cfg: GraspTrainConfig | BaselineTrainConfig) -> None:
+    """Load ``cfg.init`` into a throwaway model and say what it takes (errors before training)."""
+    probe = _task_class(cfg)(cfg)
     probe.build_model()
     report = probe.init_report
     assert report is not None
@@ -114,7 +126,7 @@ def _print_init(cfg: GraspTrainConfig) -> None:
 
 
 def _ap_candidates(
-    cfg: GraspTrainConfig, val_frames: list[tuple[int, int]]
+    cfg: GraspTrainConfig | BaselineTrainConfig, val_frames: list[tuple[int, int]]
 ) -> tuple[str, list[tuple[int, int]]]:
     """Root and candidate frames of AP validation (see ``GraspValidationConfig``)."""
     from grasplab.evaluation.frame_set import dataset_frames
@@ -134,7 +146,9 @@ def _ap_candidates(
     return root, val_frames
 
 
-def ap_validation(cfg: GraspTrainConfig, val_frames: list[tuple[int, int]]) -> EpochMetricsFn | None:
+def ap_validation(
+    cfg: GraspTrainConfig | BaselineTrainConfig, val_frames: list[tuple[int, int]]
+) -> EpochMetricsFn | None:
     """The per-epoch AP validation of a run (None when ``validation.ap_frames`` is 0).
 
     Args:

@@ -19,8 +19,9 @@ import numpy as np
 
 from grasplab.core.grasp_group import GraspGroup
 from grasplab.core.rotations import approach_views, rotation_from_view
+from grasplab.data.tolerance_targets import TOLERANCE_RADIUS, TOLERANCE_SCALE
 
-__all__ = ["GSNetDecodeConfig", "decode_gsnet"]
+__all__ = ["GSNetDecodeConfig", "baseline_decodable", "decode_config_for", "decode_gsnet"]
 
 
 @dataclass(frozen=True)
@@ -121,3 +122,44 @@ def decode_config_for(
 ) -> GSNetDecodeConfig:
     """A :class:`GSNetDecodeConfig` matching a network's grid (``GSNetSpec`` fields)."""
     return GSNetDecodeConfig(tuple(float(d) for d in depths), int(num_angles), int(num_views), **options)
+
+
+def baseline_decodable(
+    outputs: Mapping[str, Any], index: int = 0, graspable_only: bool = True
+) -> dict[str, np.ndarray]:
+    """GraspNet-1Billion baseline outputs -> inputs of :func:`decode_gsnet` (one batch element).
+
+    graspnet-1billion.txt §4: per depth the angle is OperationNet's class argmax; the grasp of a
+    seed is its best (angle, depth) by predicted score; seeds ApproachNet calls not graspable
+    are dropped (``graspable_only``); §4.5's refinement ranks grasps in 10 score bins and by the
+    predicted tolerance inside a bin, which here is the returned score:
+    ``floor(10 s) / 10 + 0.099 · min(tolerance / reach, 1)`` (s clipped to [0, 1), so < 1).
+
+    Args:
+        outputs: ``GraspNetBaseline.forward`` outputs (tensors or arrays, batched or not).
+        index: batch element.
+        graspable_only: drop the seeds classified not graspable.
+
+    Returns:
+        ``seed_xyz`` (M', 3), ``view_index`` (M',), ``score`` (the rank above) and ``width``
+        (M', A, D), ``keep`` (M',) int64: the kept seed slots.
+    """
+    score = _pick(outputs, "score", index, 3)
+    logits = _pick(outputs, "angle_logits", index, 3)
+    tolerance = _pick(outputs, "tolerance", index, 3)
+    num, num_a, _ = score.shape
+    best_angle = logits.argmax(axis=1)  # (M, D)
+    is_best = np.arange(num_a)[None, :, None] == best_angle[:, None, :]
+    bins = np.floor(np.clip(score, 0.0, 1.0) * 9.999) / 10.0
+    reach = np.clip(tolerance / (TOLERANCE_RADIUS * TOLERANCE_SCALE), 0.0, 1.0)
+    rank = np.where(is_best, bins + 0.099 * reach, 0.0)
+    keep = np.arange(num)
+    if graspable_only:
+        keep = np.flatnonzero(_pick(outputs, "graspable", index, 2).argmax(axis=0) == 1)
+    return {
+        "seed_xyz": _pick(outputs, "seed_xyz", index, 2)[keep],
+        "view_index": _pick(outputs, "view_index", index, 1)[keep],
+        "score": rank[keep],
+        "width": _pick(outputs, "width", index, 3)[keep],
+        "keep": keep.astype(np.int64),
+    }

@@ -38,11 +38,17 @@ from grasplab.core.camera import CameraIntrinsics  # noqa: E402
 from grasplab.core.grasp_group import GraspGroup  # noqa: E402
 from grasplab.core.rotations import approach_views  # noqa: E402
 from grasplab.data.grasp_dataset import frame_inputs  # noqa: E402
-from grasplab.detection.gsnet_decode import GSNetDecodeConfig, decode_config_for, decode_gsnet  # noqa: E402
+from grasplab.detection.gsnet_decode import (  # noqa: E402
+    GSNetDecodeConfig,
+    baseline_decodable,
+    decode_config_for,
+    decode_gsnet,
+)
+from grasplab.models.graspnet_baseline import GraspNetBaseline, GraspNetBaselineSpec  # noqa: E402
 from grasplab.models.gsnet import GSNet, GSNetSpec, select_seeds  # noqa: E402
 from grasplab.models.point_ops import cylinder_query, gather_points, rotation_from_view_torch  # noqa: E402
 
-__all__ = ["GSNetStages", "TorchStages", "gsnet_grasps", "run_gsnet_stages"]
+__all__ = ["BaselineStages", "GSNetStages", "TorchStages", "gsnet_grasps", "run_gsnet_stages"]
 
 Tensors = tuple[torch.Tensor, ...]
 
@@ -100,6 +106,53 @@ class TorchStages:
         """Grouping MLP, max-pool over the cylinder and operation head."""
         grasp = self.model.grouping.mlp(grouped.to(self.device)).max(dim=-1).values
         return grasp, self.model.operation(grasp)
+
+
+class BaselineStages:
+    """A GraspNet-1Billion baseline network run as the detector's stages (torch, batch 1).
+
+    The baseline has no graspness stage to split the network at, so :meth:`run` is one forward
+    pass; its outputs are those of :func:`run_gsnet_stages` for the seeds ApproachNet calls
+    graspable, with ``score`` the §4.5 rank of :func:`baseline_decodable`.
+
+    Args:
+        model: a :class:`~grasplab.models.graspnet_baseline.GraspNetBaseline`.
+    """
+
+    def __init__(self, model: nn.Module) -> None:
+        if not isinstance(model, GraspNetBaseline):
+            raise ValueError(f"expected a GraspNetBaseline, got {type(model).__name__}")
+        self.model, self.spec = model, model.spec
+
+    @property
+    def device(self) -> torch.device:
+        """Where the model's weights are."""
+        return next(self.model.parameters()).device
+
+    @torch.no_grad()
+    def run(
+        self, points: torch.Tensor, pixels: torch.Tensor, image: torch.Tensor | None
+    ) -> dict[str, torch.Tensor]:
+        """Outputs for ``decode_gsnet`` and the tracker's features, kept seeds only, on the CPU."""
+        device = self.device
+        image = None if image is None or self.spec.backbone != "depth2d" else image.to(device)
+        first = self.model.approach_net(points.to(device), pixels.to(device), image)
+        view_index = first["view_scores"].argmax(-1)
+        out = self.model.operate(points.to(device), first["features"], first["seed_index"], view_index)
+        out.update(graspable=first["graspable"], view_index=view_index,
+                   seed_xyz=gather_points(points.to(device), first["seed_index"]))
+        decodable = baseline_decodable(out)
+        keep = torch.from_numpy(decodable.pop("keep"))
+        seed_index = first["seed_index"].cpu()[:, keep]
+        features = first["features"].cpu().transpose(1, 2)
+        result = {k: torch.from_numpy(np.ascontiguousarray(v))[None] for k, v in decodable.items()}
+        result["view_index"] = result["view_index"].long()
+        result.update(
+            seed_index=seed_index, seed_features=gather_points(features, seed_index),
+            grasp_features=out["grasp_features"].cpu()[:, keep],
+            view_scores=first["view_scores"].cpu()[:, keep],
+        )
+        return result
 
 
 def group_cylinders(
@@ -175,7 +228,9 @@ def gsnet_grasps(
     """One grasp per seed of a GSNet on a depth frame (no post-processing).
 
     Args:
-        model: a :class:`grasplab.models.gsnet.GSNet` (e.g. ``load_model(checkpoint)``).
+        model: a :class:`grasplab.models.gsnet.GSNet` (e.g. ``load_model(checkpoint)``) or a
+            :class:`~grasplab.models.graspnet_baseline.GraspNetBaseline` (its graspable seeds,
+            ranked as :func:`baseline_decodable`).
         depth: (H, W) float32 metres.
         intrinsics: the camera.
         num_points: points fed to the network.
@@ -189,7 +244,7 @@ def gsnet_grasps(
         M grasps in the camera frame, sorted by score (best first).
     """
     spec = getattr(model, "spec", None)
-    if spec is None or not hasattr(spec, "num_seeds"):
+    if spec is None or not isinstance(spec, GSNetSpec | GraspNetBaselineSpec):
         raise ValueError(f"expected a GSNet built by grasplab.models.build_model, got {type(model).__name__}")
     if spec.use_rgb and rgb is None:
         raise ValueError("this network takes RGB: pass rgb (H, W, 3) uint8")
@@ -200,6 +255,8 @@ def gsnet_grasps(
     with torch.no_grad():
         out = model(*(x[k][None].to(device) for k in ("points", "pixels", "image")))
     model.train(was_training)
+    if isinstance(model, GraspNetBaseline):
+        out = baseline_decodable(out)
     config: GSNetDecodeConfig = decode_config_for(
         spec.depths, spec.num_angles, spec.num_views, **decode_options
     )

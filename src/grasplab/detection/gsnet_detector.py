@@ -45,10 +45,16 @@ from torch import nn  # noqa: E402
 from grasplab.core.grasp_group import GraspGroup  # noqa: E402
 from grasplab.data.grasp_dataset import frame_inputs  # noqa: E402
 from grasplab.detection.gsnet_decode import decode_config_for, decode_gsnet  # noqa: E402
-from grasplab.detection.gsnet_detect import GSNetStages, TorchStages, run_gsnet_stages  # noqa: E402
+from grasplab.detection.gsnet_detect import (  # noqa: E402
+    BaselineStages,
+    GSNetStages,
+    TorchStages,
+    run_gsnet_stages,
+)
 from grasplab.detection.gsnet_options import GSNET_TRAIN_HINT, GSNetOptions  # noqa: E402
 from grasplab.detection.observation import Observation  # noqa: E402
 from grasplab.detection.postprocess import PostProcessConfig, postprocess  # noqa: E402
+from grasplab.models.graspnet_baseline import GraspNetBaseline  # noqa: E402
 from grasplab.models.gsnet import GSNetSpec  # noqa: E402
 from grasplab.runtime.checks import check_weights_file  # noqa: E402
 from grasplab.training.checkpoints import load_checkpoint, read_checkpoint_header  # noqa: E402
@@ -91,8 +97,14 @@ def _check_device(device: str) -> None:
         raise ValueError(f"device {device!r}: CUDA is not available to torch here; use 'cpu'")
 
 
-def load_gsnet_stages(weights: Path | str, device: str = "cpu") -> tuple[GSNetStages, dict[str, Any]]:
+def load_gsnet_stages(
+    weights: Path | str, device: str = "cpu"
+) -> tuple[GSNetStages | BaselineStages, dict[str, Any]]:
     """The network stages of a GSNet checkpoint or ONNX export, and its training ``data`` section.
+
+    A checkpoint of the GraspNet-1Billion baseline (family ``graspnet-baseline``) gives
+    :class:`~grasplab.detection.gsnet_detect.BaselineStages`: the same detector, decoding and
+    post-processing around the older network.
 
     Raises:
         ValueError: a missing file, a pickle or other non-weights file, weights of another
@@ -104,15 +116,18 @@ def load_gsnet_stages(weights: Path | str, device: str = "cpu") -> tuple[GSNetSt
 
         if device != "cpu":
             raise ValueError(f"weights {weights}: ONNX models run on the CPU (onnxruntime); use device 'cpu'")
-        stages = OnnxStages(weights)
-        return stages, stages.data
+        onnx = OnnxStages(weights)
+        return onnx, onnx.data
     _check_device(device)
     family = read_checkpoint_header(weights)["family"]
-    if family != "gsnet":
-        raise ValueError(f"weights {weights} hold a {family!r} network, not a GSNet (family 'gsnet'); "
-                         f"{GSNET_TRAIN_HINT}")
+    if family not in ("gsnet", "graspnet-baseline"):
+        raise ValueError(f"weights {weights} hold a {family!r} network, not a GSNet (family 'gsnet' "
+                         f"or 'graspnet-baseline'); {GSNET_TRAIN_HINT}")
     checkpoint = load_checkpoint(weights, device)
-    return TorchStages(checkpoint.model), dict(checkpoint.config.get("data", {}))
+    data = dict(checkpoint.config.get("data", {}))
+    if family == "graspnet-baseline":
+        return BaselineStages(checkpoint.model), data
+    return TorchStages(checkpoint.model), data
 
 
 def postprocess_config(options: GSNetOptions) -> PostProcessConfig:
@@ -155,8 +170,11 @@ class GSNetDetector:
             if source is None:
                 raise _no_weights()
         data: dict[str, Any] = {}
-        self.stages: GSNetStages
-        if isinstance(source, nn.Module):
+        self.stages: GSNetStages | BaselineStages
+        if isinstance(source, GraspNetBaseline):
+            _check_device(self.options.device)
+            self.stages = BaselineStages(source.to(self.options.device).train(False))
+        elif isinstance(source, nn.Module):
             _check_device(self.options.device)
             self.stages = TorchStages(source.to(self.options.device).train(False))
         elif isinstance(source, str | Path):
@@ -183,6 +201,8 @@ class GSNetDetector:
         rgb = observation.rgb if self.spec.use_rgb else None
         x = frame_inputs(observation.depth, observation.intrinsics, self.num_points, self.options.seed,
                          rgb, self.downsample, mask=roi)
+        if isinstance(self.stages, BaselineStages):
+            return self.stages.run(x["points"][None], x["pixels"][None], x["image"][None])
         return run_gsnet_stages(self.stages, x["points"][None], x["pixels"][None], x["image"][None])
 
     def raw_grasps(self, outputs: dict[str, torch.Tensor]) -> GraspGroup:

@@ -14,8 +14,8 @@ M), ``seed_xyz`` (B, M, 3), ``view_scores`` (B, M, V), ``view_index`` (B, M), an
 depth) ``score``, ``angle_logits``, ``width`` and ``tolerance`` (B, M, A, D):
 :func:`grasplab.detection.gsnet_decode.decode_gsnet` decodes them as GSNet's.
 
-Registered as model family ``"graspnet-baseline"``. Training (its losses need the tolerance
-labels) is not wired yet.
+Registered as model family ``"graspnet-baseline"``; trained by ``grasplab train grasp`` with a
+preset whose ``family`` is ``graspnet-baseline`` (:mod:`grasplab.training.baseline_task`).
 """
 
 from __future__ import annotations
@@ -150,7 +150,12 @@ class GraspNetBaseline(nn.Module):
     def operate(
         self, points: torch.Tensor, features: torch.Tensor, seed_index: torch.Tensor, view_index: torch.Tensor
     ) -> dict[str, torch.Tensor]:
-        """OperationNet and ToleranceNet on one cylinder per depth along the chosen views (B, M)."""
+        """OperationNet and ToleranceNet on one cylinder per depth along the chosen views (B, M).
+
+        Returns:
+            ``score``, ``angle_logits``, ``width`` (metres × 10), ``tolerance`` (cm) (B, M, A, D)
+            and ``grasp_features`` (B, M, C): the pooled cylinder features averaged over depths.
+        """
         seed_xyz = gather_points(points, seed_index)
         approaches = -self.views[view_index]
         per_depth = [crop(points, features, seed_xyz, approaches) for crop in self.crops]  # (B, C, M) each
@@ -162,6 +167,7 @@ class GraspNetBaseline(nn.Module):
             "angle_logits": ops[:, a : 2 * a].transpose(1, 2),
             "width": ops[:, 2 * a :].transpose(1, 2),
             "tolerance": tol.transpose(1, 2),
+            "grasp_features": torch.stack(per_depth, dim=-1).mean(dim=-1).transpose(1, 2),
         }
 
     def forward(

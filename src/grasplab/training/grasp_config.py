@@ -6,6 +6,11 @@ AP on a fixed list of held-out frames each epoch, when the command supplies a de
 checkpoint), ``loss`` (:class:`~grasplab.training.grasp_losses.GraspLossWeights`), ``optim``
 (:class:`~grasplab.training.config.OptimConfig`; GSNet's Adam 1e-3 × 0.95^epoch is
 ``lr_gamma: 0.95`` with a milestone at every epoch) and ``seed``.
+
+``family: graspnet-baseline`` at the top of a preset selects :class:`BaselineTrainConfig`: the
+same sections with the GraspNet-1Billion baseline's spec
+(:class:`~grasplab.models.graspnet_baseline.GraspNetBaselineSpec`) and loss weights
+(:class:`~grasplab.training.grasp_losses.BaselineLossWeights`).
 """
 
 from __future__ import annotations
@@ -13,13 +18,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from grasplab.models.graspnet_baseline import GraspNetBaselineSpec
 from grasplab.models.gsnet import GSNetSpec
-from grasplab.runtime.config import load_config
+from grasplab.runtime.config import apply_overrides, load_config, parse_yaml
 from grasplab.training.config import OptimConfig
-from grasplab.training.grasp_losses import GraspLossWeights
+from grasplab.training.grasp_losses import BaselineLossWeights, GraspLossWeights
 
-__all__ = ["GraspDataConfig", "GraspTrainConfig", "GraspValidationConfig", "load_grasp_train_config"]
+__all__ = [
+    "GRASP_FAMILIES",
+    "BaselineTrainConfig",
+    "GraspDataConfig",
+    "GraspTrainConfig",
+    "GraspValidationConfig",
+    "load_grasp_train_config",
+]
+
+#: Network families ``grasplab train grasp`` trains (the preset's top-level ``family``).
+GRASP_FAMILIES = ("gsnet", "graspnet-baseline")
 
 
 @dataclass(frozen=True)
@@ -124,10 +141,56 @@ class GraspTrainConfig:
     )
     seed: int = 0
     init: str | None = None
+    family: str = "gsnet"
+
+    def __post_init__(self) -> None:
+        if self.family != "gsnet":
+            raise ValueError(f"family: expected 'gsnet' for this config, got {self.family!r}")
+
+
+@dataclass(frozen=True)
+class BaselineTrainConfig:
+    """A GraspNet-1Billion baseline training run (fields as :class:`GraspTrainConfig`).
+
+    ``data.train_seeds: label`` makes half of each step's M seeds farthest points of the whole
+    cloud (as the baseline's inference) and half farthest points among the labelled graspable
+    object points (every one with grasp targets); ``prediction`` uses the whole cloud only.
+    """
+
+    data: GraspDataConfig = field(default_factory=GraspDataConfig)
+    validation: GraspValidationConfig = field(default_factory=GraspValidationConfig)
+    model: GraspNetBaselineSpec = field(default_factory=GraspNetBaselineSpec)
+    loss: BaselineLossWeights = field(default_factory=BaselineLossWeights)
+    optim: OptimConfig = field(
+        default_factory=lambda: OptimConfig(epochs=10, batch_size=4, lr_milestones=(60,), lr_gamma=0.1)
+    )
+    seed: int = 0
+    init: str | None = None
+    family: str = "graspnet-baseline"
+
+    def __post_init__(self) -> None:
+        if self.family != "graspnet-baseline":
+            raise ValueError(f"family: expected 'graspnet-baseline' for this config, got {self.family!r}")
 
 
 def load_grasp_train_config(
     path: Path | str | None = None, overrides: Sequence[str] = ()
-) -> GraspTrainConfig:
-    """Read a YAML preset (or the defaults when ``path`` is None) and apply ``--set`` overrides."""
-    return load_config(GraspTrainConfig, path, overrides)
+) -> GraspTrainConfig | BaselineTrainConfig:
+    """Read a YAML preset (or the defaults when ``path`` is None) and apply ``--set`` overrides.
+
+    The top-level ``family`` (default ``gsnet``) picks the config class.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        ValueError: bad YAML, an unknown family, key or value.
+    """
+    values: Any = {}
+    if path is not None and Path(path).is_file():
+        values = parse_yaml(Path(path).read_text(), str(path)) or {}
+    family = apply_overrides(values if isinstance(values, dict) else {}, overrides).get("family", "gsnet")
+    if family not in GRASP_FAMILIES:
+        raise ValueError(f"family: expected one of {GRASP_FAMILIES}, got {family!r}")
+    cls: type[GraspTrainConfig] | type[BaselineTrainConfig] = (
+        GraspTrainConfig if family == "gsnet" else BaselineTrainConfig
+    )
+    return load_config(cls, path, overrides)

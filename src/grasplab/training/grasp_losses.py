@@ -11,6 +11,9 @@
 
 The stable weight is not given by the papers (AnyGrasp only says smooth-L1 as GSNet); 10, the
 width's, is grasplab's choice. A masked mean over an empty mask is 0 (with a graph).
+
+The GraspNet-1Billion baseline's loss (eq. 5-8 of graspnet-1billion.txt, weights of its §5) is
+:func:`baseline_losses`.
 """
 
 from __future__ import annotations
@@ -23,7 +26,19 @@ require("torch")
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402, N812
 
-__all__ = ["GRASP_LOSS_TERMS", "GraspLossTerms", "GraspLossWeights", "gsnet_losses", "masked_smooth_l1"]
+from grasplab.data.tolerance_targets import TOLERANCE_SCALE  # noqa: E402
+
+__all__ = [
+    "BASELINE_LOSS_TERMS",
+    "GRASP_LOSS_TERMS",
+    "BaselineLossTerms",
+    "BaselineLossWeights",
+    "GraspLossTerms",
+    "GraspLossWeights",
+    "baseline_losses",
+    "gsnet_losses",
+    "masked_smooth_l1",
+]
 
 GRASP_LOSS_TERMS = ("objectness", "graspness", "view", "score", "width", "stable")
 
@@ -106,3 +121,80 @@ def gsnet_losses(
         + weights.stable * stable
     )
     return GraspLossTerms(obj, grasp, view, score, width, stable, total)
+
+
+#: Loss terms of the GraspNet-1Billion baseline, in the training log's order.
+BASELINE_LOSS_TERMS = ("graspable", "view", "angle", "score", "width", "tolerance")
+
+
+@dataclass(frozen=True)
+class BaselineLossWeights:
+    """λ1, λ2, λ3, α, β of graspnet-1billion.txt eq. 8 (§5: 0.5, 1.0, 0.2, 0.5, 0.1)."""
+
+    view: float = 0.5
+    score: float = 1.0
+    width: float = 0.2
+    operation: float = 0.5
+    tolerance: float = 0.1
+
+
+@dataclass(frozen=True)
+class BaselineLossTerms:
+    """Unweighted baseline terms (scalar tensors) and ``total`` = L_A + α L_R + β L_F."""
+
+    graspable: torch.Tensor
+    view: torch.Tensor
+    angle: torch.Tensor
+    score: torch.Tensor
+    width: torch.Tensor
+    tolerance: torch.Tensor
+    total: torch.Tensor
+
+    def as_floats(self) -> dict[str, float]:
+        """The unweighted terms as floats, for the training log."""
+        return {name: float(getattr(self, name).detach()) for name in BASELINE_LOSS_TERMS}
+
+
+def baseline_losses(
+    outputs: dict[str, torch.Tensor], targets: dict[str, torch.Tensor], weights: BaselineLossWeights
+) -> BaselineLossTerms:
+    """The GraspNet-1Billion baseline's loss (graspnet-1billion.txt eq. 5-8).
+
+    L_A = CE(graspable) + λ1 smooth-L1(view scores) on graspable seeds; L_R = Σ over the D depths
+    of [sigmoid CE of the A angle classes (a class is positive where the label has a free grasp)
+    + λ2 smooth-L1(score) + λ3 smooth-L1(width × 10, where free)]; L_F = Σ over depths of
+    smooth-L1(tolerance in cm, where free). Depth sums are D × the masked means.
+
+    Args:
+        outputs: ``graspable`` (B, 2, M) logits, ``view_scores`` (B, M, V), ``angle_logits``,
+            ``score``, ``width``, ``tolerance`` (B, M, A, D).
+        targets: ``graspable`` (B, M) int64 (1, 0, or -100 = ignored), ``seed_valid`` (B, M)
+            bool, ``view_score`` (B, M, V), ``score`` (B, M, A, D) in [0, 1], ``width`` and
+            ``tolerance`` (B, M, A, D) metres.
+
+    Returns:
+        :class:`BaselineLossTerms`.
+    """
+    cls = F.cross_entropy(outputs["graspable"], targets["graspable"], ignore_index=-100)
+    if not bool((targets["graspable"] != -100).any()):
+        cls = outputs["graspable"].sum() * 0.0
+    valid = targets["seed_valid"] & (targets["graspable"] == 1)
+    view = masked_smooth_l1(outputs["view_scores"], targets["view_score"], valid[..., None])
+    depth_count = float(targets["score"].shape[-1])
+    free = targets["score"] > 0
+    cell = valid[..., None, None]
+    bce = F.binary_cross_entropy_with_logits(outputs["angle_logits"], free.float(), reduction="none")
+    angle = (bce * cell).sum() / cell.expand_as(bce).sum().clamp(min=1) * depth_count
+    score = masked_smooth_l1(outputs["score"], targets["score"], cell) * depth_count
+    positive = free & cell
+    width = masked_smooth_l1(outputs["width"], targets["width"] * 10.0, positive) * depth_count
+    tolerance = masked_smooth_l1(outputs["tolerance"], targets["tolerance"] * TOLERANCE_SCALE, positive)
+    tolerance = tolerance * depth_count
+    w = weights
+    total = (
+        cls
+        + w.view * view
+        + w.operation * (angle + w.score * score + w.width * width)
+        + w.tolerance * tolerance
+    )
+    return BaselineLossTerms(cls, view, angle, score, width, tolerance, total)

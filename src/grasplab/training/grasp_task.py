@@ -44,6 +44,11 @@ from grasplab.data.grasp_dataset import (  # noqa: E402
 )
 from grasplab.data.grasp_targets import seed_grasp_targets, seed_view_targets  # noqa: E402
 from grasplab.data.pixel_dataset import split_frames  # noqa: E402
+from grasplab.data.tolerance_targets import (  # noqa: E402
+    LabelNeighbors,
+    seed_tolerance_targets,
+    seed_view_score_targets,
+)
 from grasplab.models.gsnet import GSNet, seeds_among  # noqa: E402
 from grasplab.models.registry import build_model  # noqa: E402
 from grasplab.training.checkpoints import LoadReport, load_weights_into  # noqa: E402
@@ -79,6 +84,7 @@ def seed_targets(
     seed_index: torch.Tensor,
     choose: str = "sample",
     predicted_views: torch.Tensor | None = None,
+    neighbors_of: Callable[[int], LabelNeighbors] | None = None,
 ) -> dict[str, torch.Tensor]:
     """Targets of the seeds of a batch and their camera-frame views.
 
@@ -88,6 +94,9 @@ def seed_targets(
         seed_index: (B, M) seed point indices.
         choose: "sample" (from the normalised view graspness, torch's RNG) or "best" (argmax).
         predicted_views: (B, M) views for seeds without a label (default view 0).
+        neighbors_of: scene id -> its label neighbourhoods; given, the GraspNet baseline's
+            targets are added: ``view_score`` (B, M, V) and ``tolerance`` (B, M, A, D) metres
+            (:mod:`grasplab.data.tolerance_targets`).
 
     Returns:
         ``seed_valid`` (B, M) bool, ``view`` (B, M, V), ``view_index`` (B, M) int64, ``score`` and
@@ -117,16 +126,24 @@ def seed_targets(
     fallback = torch.zeros_like(chosen) if predicted_views is None else predicted_views.cpu()
     chosen = torch.where(has_grasp, chosen, fallback)
     out: dict[str, list[np.ndarray]] = {"score": [], "width": [], "stable": []}
+    if neighbors_of is not None:
+        out.update(view_score=[], tolerance=[])
     stable_valid = True
     for b in range(len(seeds)):
         j = chosen[b].numpy()
         obj_views = view_maps[b, slot_idx[b], j]
         amaps = angle_maps[b, slot_idx[b], j]
-        t = seed_grasp_targets(store.get(int(batch["scene_id"][b])), rows[b], obj_views, amaps)
+        scene_id = int(batch["scene_id"][b])
+        labels = store.get(scene_id)
+        t = seed_grasp_targets(labels, rows[b], obj_views, amaps)
         stable_valid &= t.has_stable
         out["score"].append(t.score)
         out["width"].append(t.width)
         out["stable"].append(t.stable)
+        if neighbors_of is not None:
+            near = neighbors_of(scene_id)
+            out["view_score"].append(seed_view_score_targets(labels, rows[b], view_maps[b, slot_idx[b]]))
+            out["tolerance"].append(seed_tolerance_targets(labels, near, rows[b], obj_views, amaps))
     result = {k: torch.from_numpy(np.stack(v)).to(device) for k, v in out.items()}
     result.update(
         seed_valid=torch.from_numpy(valid).to(device),
@@ -147,6 +164,10 @@ class GraspTask(TaskBase):
     """
 
     name = "grasp"
+    #: validation proxies (:meth:`_proxies`), after the loss
+    proxy_names: tuple[str, ...] = (
+        "objectness_acc", "graspness_mae", "seed_labelled", "score_mae", "success"
+    )
 
     def __init__(self, config: GraspTrainConfig, epoch_metrics: EpochMetricsFn | None = None) -> None:
         self.config = config
@@ -248,21 +269,22 @@ class GraspTask(TaskBase):
 
     def validate(self, model: nn.Module, batches: Iterable[Any]) -> dict[str, float]:
         """Mean loss and the proxies of the module docstring, then ``epoch_metrics`` if given."""
-        sums = dict.fromkeys(
-            ("loss", "objectness_acc", "graspness_mae", "seed_labelled", "score_mae", "success"), 0.0
-        )
+        sums = dict.fromkeys(("loss", *self.proxy_names), 0.0)
         count = 0
         for batch in batches:
             outputs, targets = self._forward(model, batch, "best")  # type: ignore[arg-type]
             size = int(batch["points"].shape[0])
             sums["loss"] += float(self._terms(outputs, targets).total) * size
-            for name, value in _proxies(outputs, targets).items():
+            for name, value in self._proxies(outputs, targets).items():
                 sums[name] += value * size
             count += size
         metrics = {k: v / max(count, 1) for k, v in sums.items()}
         if self.epoch_metrics is not None:
             metrics.update({k: float(v) for k, v in self.epoch_metrics(model).items()})
         return metrics
+
+    def _proxies(self, outputs: dict[str, Any], targets: dict[str, Any]) -> dict[str, float]:
+        return _proxies(outputs, targets)
 
     def rank(self, metrics: Mapping[str, float]) -> tuple[float, ...]:
         """Higher AP (when validated), then higher success, then lower loss."""
