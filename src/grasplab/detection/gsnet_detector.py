@@ -20,6 +20,11 @@ draw every call: a frame gives the same grasps every time); the network runs sta
 centring (on), collision check of the gripper boxes against the whole observed cloud (every
 second pixel in u and v, 3 mm voxels; on), the best ``num_grasps`` (50) returned.
 
+The same detector runs a checkpoint of the GraspNet-1Billion baseline (family
+``graspnet-baseline``, :class:`~grasplab.detection.gsnet_detect.BaselineStages`): one forward
+pass, the seeds ApproachNet calls graspable, ranked by score bin then tolerance, then the same
+post-processing.
+
 Features for the tracker (no second forward pass): :meth:`GSNetDetector.detect_with_features`
 returns, aligned with the grasp rows, the seed's backbone feature (K, F), its grasp feature
 (K, C: the pooled cylinder feature the operation head reads), its slot among the M seeds and
