@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -33,3 +35,26 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
     """Point grasplab's on-disk cache at a per-session temporary folder."""
     cache = tmp_path_factory.getbasetemp() / "grasplab_cache"
     monkeypatch.setenv("GRASPLAB_CACHE", str(cache))
+
+
+@pytest.fixture(scope="session")
+def write_labelled_box() -> Callable[[Path], None]:
+    """Writes the one-scene box dataset of tests/labels/test_graspness_jobs.py into a root.
+
+    Two ray-cast frames of a box on the table with its object and collision labels (graspness
+    labels are left to the caller); the box's object labels are computed once per session.
+    """
+    pytest.importorskip("embreex")
+    import importlib.util
+
+    import trimesh
+
+    from grasplab.labels import label_object
+
+    path = Path(__file__).parent / "labels" / "test_graspness_jobs.py"
+    spec = importlib.util.spec_from_file_location("shared_graspness_box_dataset", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    labels = label_object(trimesh.creation.box(module.BOX), config=module.SMALL, rng=0)
+    return lambda root: module.write_box_dataset(root, labels)

@@ -3,16 +3,14 @@ decoding (angle class, graspable filter, tolerance ranking) and the detector on 
 
 from __future__ import annotations
 
-import importlib.util
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("embreex")
-import trimesh  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
 from grasplab.cli.main import app  # noqa: E402
@@ -21,7 +19,6 @@ from grasplab.detection.gsnet_detect import gsnet_grasps  # noqa: E402
 from grasplab.detection.gsnet_detector import GSNetDetector  # noqa: E402
 from grasplab.detection.gsnet_options import GSNetOptions  # noqa: E402
 from grasplab.detection.observation import Observation  # noqa: E402
-from grasplab.labels import label_object  # noqa: E402
 from grasplab.labels.graspness_jobs import label_dataset_graspness  # noqa: E402
 from grasplab.models.graspnet_baseline import GraspNetBaseline  # noqa: E402
 from grasplab.scenes.reader import GraspNetDataset  # noqa: E402
@@ -30,17 +27,6 @@ from grasplab.training.checkpoints import load_model  # noqa: E402
 from grasplab.training.grasp_config import BaselineTrainConfig, load_grasp_train_config  # noqa: E402
 from grasplab.training.grasp_losses import BASELINE_LOSS_TERMS, BaselineLossWeights, baseline_losses  # noqa: E402
 
-
-def _box_helpers() -> Any:
-    path = Path(__file__).parents[1] / "labels" / "test_graspness_jobs.py"
-    spec = importlib.util.spec_from_file_location("graspness_box_dataset_baseline", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-BOX = _box_helpers()
 TINY = [
     "family=graspnet-baseline",
     "model.backbone=depth2d",
@@ -56,10 +42,11 @@ TINY = [
 
 
 @pytest.fixture(scope="module")
-def box_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def box_root(
+    tmp_path_factory: pytest.TempPathFactory, write_labelled_box: Callable[[Path], None]
+) -> Path:
     root = tmp_path_factory.mktemp("baseline_box")
-    labels = label_object(trimesh.creation.box(BOX.BOX), config=BOX.SMALL, rng=0)
-    BOX.write_box_dataset(root, labels)
+    write_labelled_box(root)
     assert all(o.status != "failed" for o in label_dataset_graspness(root))
     return root
 

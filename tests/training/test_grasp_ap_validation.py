@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,30 +14,16 @@ import pytest
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("embreex")
-import trimesh  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
 from grasplab.cli.main import app  # noqa: E402
 from grasplab.cli.train_grasp import ap_validation  # noqa: E402
 from grasplab.data.grasp_dataset import list_graspness_frames  # noqa: E402
-from grasplab.labels import label_object  # noqa: E402
 from grasplab.labels.graspness_jobs import label_dataset_graspness  # noqa: E402
 from grasplab.training.grasp_config import GraspValidationConfig, load_grasp_train_config  # noqa: E402
 from grasplab.training.grasp_task import GraspTask  # noqa: E402
 from grasplab.training.trainer import Trainer  # noqa: E402
 
-
-def _box_helpers() -> Any:
-    """The labelled box dataset of tests/labels/test_graspness_jobs.py (tests are not a package)."""
-    path = Path(__file__).parents[1] / "labels" / "test_graspness_jobs.py"
-    spec = importlib.util.spec_from_file_location("graspness_box_dataset_ap", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-BOX = _box_helpers()
 TINY = [
     "data.num_points=256",
     "data.max_objects=4",
@@ -55,11 +41,12 @@ TINY = [
 
 
 @pytest.fixture(scope="module")
-def box_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def box_root(
+    tmp_path_factory: pytest.TempPathFactory, write_labelled_box: Callable[[Path], None]
+) -> Path:
     """Scene 0 (two labelled frames of a box) and its copy as test scene 100."""
     root = tmp_path_factory.mktemp("gsnet_ap_box")
-    labels = label_object(trimesh.creation.box(BOX.BOX), config=BOX.SMALL, rng=0)
-    BOX.write_box_dataset(root, labels)
+    write_labelled_box(root)
     assert all(o.status != "failed" for o in label_dataset_graspness(root))
     shutil.copytree(root / "scenes" / "scene_0000", root / "scenes" / "scene_0100")
     return root

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +12,6 @@ import pytest
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("embreex")
-import trimesh  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
 from grasplab.cli.main import app  # noqa: E402
@@ -24,7 +23,6 @@ from grasplab.data.grasp_dataset import (  # noqa: E402
     list_graspness_frames,
     organised_image,
 )
-from grasplab.labels import label_object  # noqa: E402
 from grasplab.labels.graspness_jobs import label_dataset_graspness  # noqa: E402
 from grasplab.models.gsnet import seeds_among  # noqa: E402
 from grasplab.training.checkpoints import load_model  # noqa: E402
@@ -33,18 +31,6 @@ from grasplab.training.grasp_losses import GraspLossWeights, gsnet_losses, maske
 from grasplab.training.grasp_task import GraspTask, seed_targets  # noqa: E402
 from grasplab.training.trainer import Trainer  # noqa: E402
 
-
-def _box_helpers() -> Any:
-    """The labelled box dataset of tests/labels/test_graspness_jobs.py (tests are not a package)."""
-    path = Path(__file__).parents[1] / "labels" / "test_graspness_jobs.py"
-    spec = importlib.util.spec_from_file_location("graspness_box_dataset", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-BOX = _box_helpers()
 # The box labels use 60 views, 6 angles and the GraspNet depths: the network's grid matches them.
 TINY_MODEL = [
     "model.feature_dim=16",
@@ -58,10 +44,11 @@ TINY_MODEL = [
 
 
 @pytest.fixture(scope="module")
-def box_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def box_root(
+    tmp_path_factory: pytest.TempPathFactory, write_labelled_box: Callable[[Path], None]
+) -> Path:
     root = tmp_path_factory.mktemp("gsnet_box")
-    labels = label_object(trimesh.creation.box(BOX.BOX), config=BOX.SMALL, rng=0)
-    BOX.write_box_dataset(root, labels)
+    write_labelled_box(root)
     assert all(o.status != "failed" for o in label_dataset_graspness(root))
     return root
 

@@ -19,6 +19,7 @@ The GraspNet-1Billion baseline's loss (eq. 5-8 of graspnet-1billion.txt, weights
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from grasplab._optional import require
 
@@ -41,6 +42,8 @@ __all__ = [
 ]
 
 GRASP_LOSS_TERMS = ("objectness", "graspness", "view", "score", "width", "stable")
+#: Loss terms of the GraspNet-1Billion baseline, in the training log's order.
+BASELINE_LOSS_TERMS = ("graspable", "view", "angle", "score", "width", "tolerance")
 
 
 @dataclass(frozen=True)
@@ -55,9 +58,21 @@ class GraspLossWeights:
     stable: float = 10.0
 
 
+class _LossTermsLog:
+    """``as_floats`` of a loss-terms dataclass whose term names are ``terms``."""
+
+    terms: ClassVar[tuple[str, ...]] = ()
+
+    def as_floats(self) -> dict[str, float]:
+        """The unweighted terms as floats, for the training log."""
+        return {name: float(getattr(self, name).detach()) for name in self.terms}
+
+
 @dataclass(frozen=True)
-class GraspLossTerms:
+class GraspLossTerms(_LossTermsLog):
     """Unweighted terms (scalar tensors) and their weighted sum ``total``."""
+
+    terms: ClassVar[tuple[str, ...]] = GRASP_LOSS_TERMS
 
     objectness: torch.Tensor
     graspness: torch.Tensor
@@ -66,10 +81,6 @@ class GraspLossTerms:
     width: torch.Tensor
     stable: torch.Tensor
     total: torch.Tensor
-
-    def as_floats(self) -> dict[str, float]:
-        """The unweighted terms as floats, for the training log."""
-        return {name: float(getattr(self, name).detach()) for name in GRASP_LOSS_TERMS}
 
 
 def masked_smooth_l1(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -123,9 +134,6 @@ def gsnet_losses(
     return GraspLossTerms(obj, grasp, view, score, width, stable, total)
 
 
-#: Loss terms of the GraspNet-1Billion baseline, in the training log's order.
-BASELINE_LOSS_TERMS = ("graspable", "view", "angle", "score", "width", "tolerance")
-
 
 @dataclass(frozen=True)
 class BaselineLossWeights:
@@ -139,8 +147,10 @@ class BaselineLossWeights:
 
 
 @dataclass(frozen=True)
-class BaselineLossTerms:
+class BaselineLossTerms(_LossTermsLog):
     """Unweighted baseline terms (scalar tensors) and ``total`` = L_A + α L_R + β L_F."""
+
+    terms: ClassVar[tuple[str, ...]] = BASELINE_LOSS_TERMS
 
     graspable: torch.Tensor
     view: torch.Tensor
@@ -149,10 +159,6 @@ class BaselineLossTerms:
     width: torch.Tensor
     tolerance: torch.Tensor
     total: torch.Tensor
-
-    def as_floats(self) -> dict[str, float]:
-        """The unweighted terms as floats, for the training log."""
-        return {name: float(getattr(self, name).detach()) for name in BASELINE_LOSS_TERMS}
 
 
 def baseline_losses(
