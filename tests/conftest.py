@@ -58,3 +58,16 @@ def write_labelled_box() -> Callable[[Path], None]:
     spec.loader.exec_module(module)
     labels = label_object(trimesh.creation.box(module.BOX), config=module.SMALL, rng=0)
     return lambda root: module.write_box_dataset(root, labels)
+
+
+@pytest.fixture(scope="session")
+def graspness_box_root(
+    tmp_path_factory: pytest.TempPathFactory, write_labelled_box: Callable[[Path], None]
+) -> Path:
+    """The box dataset with graspness labels of both frames (read-only: copy it to change it)."""
+    from grasplab.labels.graspness_jobs import label_dataset_graspness
+
+    root = tmp_path_factory.mktemp("graspness_box")
+    write_labelled_box(root)
+    assert all(o.status != "failed" for o in label_dataset_graspness(root))
+    return root

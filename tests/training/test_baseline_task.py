@@ -3,7 +3,6 @@ decoding (angle class, graspable filter, tolerance ranking) and the detector on 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +18,6 @@ from grasplab.detection.gsnet_detect import gsnet_grasps  # noqa: E402
 from grasplab.detection.gsnet_detector import GSNetDetector  # noqa: E402
 from grasplab.detection.gsnet_options import GSNetOptions  # noqa: E402
 from grasplab.detection.observation import Observation  # noqa: E402
-from grasplab.labels.graspness_jobs import label_dataset_graspness  # noqa: E402
 from grasplab.models.graspnet_baseline import GraspNetBaseline  # noqa: E402
 from grasplab.scenes.reader import GraspNetDataset  # noqa: E402
 from grasplab.training.baseline_task import BaselineGraspTask  # noqa: E402
@@ -42,13 +40,9 @@ TINY = [
 
 
 @pytest.fixture(scope="module")
-def box_root(
-    tmp_path_factory: pytest.TempPathFactory, write_labelled_box: Callable[[Path], None]
-) -> Path:
-    root = tmp_path_factory.mktemp("baseline_box")
-    write_labelled_box(root)
-    assert all(o.status != "failed" for o in label_dataset_graspness(root))
-    return root
+def box_root(graspness_box_root: Path) -> Path:
+    """The shared labelled box dataset (tests/conftest.py)."""
+    return graspness_box_root
 
 
 def _sets(root: Path) -> list[str]:

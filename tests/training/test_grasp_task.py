@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,6 @@ from grasplab.data.grasp_dataset import (  # noqa: E402
     list_graspness_frames,
     organised_image,
 )
-from grasplab.labels.graspness_jobs import label_dataset_graspness  # noqa: E402
 from grasplab.models.gsnet import seeds_among  # noqa: E402
 from grasplab.training.checkpoints import load_model  # noqa: E402
 from grasplab.training.grasp_config import load_grasp_train_config  # noqa: E402
@@ -44,13 +42,9 @@ TINY_MODEL = [
 
 
 @pytest.fixture(scope="module")
-def box_root(
-    tmp_path_factory: pytest.TempPathFactory, write_labelled_box: Callable[[Path], None]
-) -> Path:
-    root = tmp_path_factory.mktemp("gsnet_box")
-    write_labelled_box(root)
-    assert all(o.status != "failed" for o in label_dataset_graspness(root))
-    return root
+def box_root(graspness_box_root: Path) -> Path:
+    """The shared labelled box dataset (tests/conftest.py)."""
+    return graspness_box_root
 
 
 def _dataset(root: Path, augment: GraspAugmentConfig | None, **options: Any) -> GraspFrameDataset:
