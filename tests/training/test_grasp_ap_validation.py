@@ -6,7 +6,6 @@ import json
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,6 @@ from typer.testing import CliRunner  # noqa: E402
 from grasplab.cli.main import app  # noqa: E402
 from grasplab.cli.train_grasp import ap_validation  # noqa: E402
 from grasplab.data.grasp_dataset import list_graspness_frames  # noqa: E402
-from grasplab.labels.graspness_jobs import label_dataset_graspness  # noqa: E402
 from grasplab.training.grasp_config import GraspValidationConfig, load_grasp_train_config  # noqa: E402
 from grasplab.training.grasp_task import GraspTask  # noqa: E402
 from grasplab.training.trainer import Trainer  # noqa: E402
@@ -41,13 +39,10 @@ TINY = [
 
 
 @pytest.fixture(scope="module")
-def box_root(
-    tmp_path_factory: pytest.TempPathFactory, write_labelled_box: Callable[[Path], None]
-) -> Path:
-    """Scene 0 (two labelled frames of a box) and its copy as test scene 100."""
-    root = tmp_path_factory.mktemp("gsnet_ap_box")
-    write_labelled_box(root)
-    assert all(o.status != "failed" for o in label_dataset_graspness(root))
+def box_root(tmp_path_factory: pytest.TempPathFactory, graspness_box_root: Path) -> Path:
+    """Scene 0 (two labelled frames of a box) and its copy as test scene 100 (a copy of the shared root)."""
+    root = tmp_path_factory.mktemp("gsnet_ap_box") / "root"
+    shutil.copytree(graspness_box_root, root)
     shutil.copytree(root / "scenes" / "scene_0000", root / "scenes" / "scene_0100")
     return root
 
