@@ -6,6 +6,7 @@ with all labelled frames, and scores every run under the reference AP backend::
     python benchmarks/bench_label_efficiency.py \\
         --seen data/gsnet/train:100-107 --similar data/gsnet/test_similar:100-103 \\
         --novel data/gsnet/test_novel:100-103 [--fractions 1,2,8] [--seeds 0,1,2] \\
+        [--larger-budget-seeds 0,1,2] \\
         [--ablations] [--runs runs/label_efficiency] [--max-frames 32] [--jobs 2]
     python benchmarks/bench_label_efficiency.py --quick      # smoke run on a generated scene
 
@@ -120,7 +121,8 @@ def cells(args: argparse.Namespace) -> list[tuple[int, str, int]]:
     for fraction in sorted(args.fractions):
         ablate = args.ablations and fraction == smallest
         inits = ["scratch", "contrast"] + (["no_fne", "no_aug"] if ablate else [])
-        out += [(fraction, init, seed) for init in inits for seed in args.seeds]
+        seeds = args.seeds if fraction == smallest else args.larger_budget_seeds
+        out += [(fraction, init, seed) for init in inits for seed in seeds]
     return out
 
 
@@ -130,25 +132,30 @@ def _stats(values: list[float]) -> dict[str, float]:
 
 
 def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """Mean and spread over seeds per (fraction, init) and split, and each init's gain over scratch."""
+    """Mean and spread over seeds per (fraction, init) and split, and each init's gain over scratch.
+
+    A gain is the mean and spread of per-seed differences, over the seeds both inits ran.
+    """
     table: dict[str, Any] = {}
     for row in runs:
-        cell = table.setdefault(str(row["fraction"]), {}).setdefault(row["init"], {s: [] for s in SPLITS})
+        cell = table.setdefault(str(row["fraction"]), {}).setdefault(row["init"], {s: {} for s in SPLITS})
         for split in SPLITS:
             if split in row["ap"]:
-                cell[split].append(row["ap"][split])
+                cell[split][row["seed"]] = row["ap"][split]
     out: dict[str, Any] = {}
     for fraction, inits in table.items():
-        out[fraction] = {i: {s: _stats(v) for s, v in per.items() if v} for i, per in inits.items()}
+        out[fraction] = {i: {s: _stats(list(v.values())) for s, v in per.items() if v}
+                         for i, per in inits.items()}
         base = table[fraction].get("scratch", {})
         for init, splits in inits.items():
             if init == "scratch":
                 continue
             gains = {}
             for split, values in splits.items():
-                pairs = list(zip(values, base.get(split, []), strict=False))  # the same seeds, in order
-                if pairs:
-                    gains[split] = _stats([a - b for a, b in pairs])
+                scratch = base.get(split, {})
+                diffs = [ap - scratch[seed] for seed, ap in values.items() if seed in scratch]
+                if diffs:
+                    gains[split] = _stats(diffs)
             out[fraction][init]["gain"] = gains
     return out
 
@@ -204,12 +211,18 @@ def plot(summary: dict[str, Any], path: Path) -> bool:
     return True
 
 
+def _ints(text: str) -> list[int]:
+    return [int(v) for v in text.split(",") if v.strip()]
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     for split in SPLITS:
         p.add_argument(f"--{split}", help=f"ROOT:SCENES of the {split} AP frames")
     p.add_argument("--fractions", default="1,2,8", help="labelled views per training scene")
-    p.add_argument("--seeds", default="0,1,2")
+    p.add_argument("--seeds", default="0,1,2", help="seeds of every cell at the smallest budget")
+    p.add_argument("--larger-budget-seeds", default=None,
+                   help="seeds of the larger budgets (default: --seeds; their runs cost 2-8x more)")
     p.add_argument("--ablations", action="store_true",
                    help="no-FNE and no-augmentation at the smallest budget")
     p.add_argument("--pretrain-config", type=Path, default=ROOT / "configs/pretrain/contrast_cpu.yaml")
@@ -226,12 +239,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                    help="runs trained at a time, each with cpu_count // jobs threads")
     args = p.parse_args(argv)
     try:
-        args.fractions = [int(v) for v in args.fractions.split(",") if v.strip()]
-        args.seeds = [int(v) for v in args.seeds.split(",") if v.strip()]
+        args.fractions = _ints(args.fractions)
+        args.seeds = _ints(args.seeds)
+        larger = args.larger_budget_seeds
+        args.larger_budget_seeds = args.seeds if larger is None else _ints(larger)
     except ValueError as exc:
         raise SystemExit(f"--fractions / --seeds: expected comma-separated integers ({exc})") from exc
-    if not args.fractions or min(args.fractions) < 1 or not args.seeds:
-        raise SystemExit("--fractions needs integers >= 1 and --seeds at least one seed")
+    if not args.fractions or min(args.fractions) < 1 or not args.seeds or not args.larger_budget_seeds:
+        raise SystemExit("--fractions needs integers >= 1; --seeds and --larger-budget-seeds a seed each")
     if args.jobs < 1:
         raise SystemExit(f"--jobs: expected >= 1, got {args.jobs}")
     args.plot = args.plot or args.out.with_suffix(".png")
@@ -304,7 +319,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     results = {
         "benchmark": "label_efficiency", "runs": runs, "summary": summary, "pretraining": pretraining,
         "markdown": markdown(summary, args.views),
-        "config": {"fractions": args.fractions, "seeds": args.seeds, "ablations": args.ablations,
+        "config": {"fractions": args.fractions, "seeds": args.seeds,
+                   "larger_budget_seeds": args.larger_budget_seeds, "ablations": args.ablations,
                    "splits": {s: [r, sc] for s, (r, sc) in splits.items()}, "max_frames": args.max_frames,
                    "pretrain_config": str(args.pretrain_config), "finetune_config": str(args.finetune_config),
                    "quick": args.quick, "runs": str(args.runs),

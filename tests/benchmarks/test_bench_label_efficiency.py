@@ -32,6 +32,15 @@ def test_cells_put_ablations_at_the_smallest_budget_only(bench: Any) -> None:
     assert {init for _, init, _ in bench.cells(plain)} == {"scratch", "contrast"}
 
 
+def test_larger_budgets_take_their_own_seeds(bench: Any) -> None:
+    args = bench.parse_args(["--fractions", "1,2", "--seeds", "0,1,2,3,4", "--larger-budget-seeds", "0,1"])
+    cells = bench.cells(args)
+    assert {seed for f, _, seed in cells if f == 1} == {0, 1, 2, 3, 4}
+    assert [(init, seed) for f, init, seed in cells if f == 2] == [
+        ("scratch", 0), ("scratch", 1), ("contrast", 0), ("contrast", 1)]
+    assert bench.parse_args(["--seeds", "3"]).larger_budget_seeds == [3]
+
+
 def test_summary_means_spreads_and_paired_gains(bench: Any) -> None:
     runs = [
         {"fraction": 1, "init": "scratch", "seed": 0, "ap": {"seen": 2.0, "novel": 1.0}},
@@ -49,8 +58,21 @@ def test_summary_means_spreads_and_paired_gains(bench: Any) -> None:
     assert "| 1 / 8 | contrast | 7.5 ± 0.7 | – | 3.0 ± 1.4 | +4.5 ± 0.7 | – | +2.0 ± 1.4 | 2 |" in table
 
 
+def test_gains_pair_runs_by_seed_not_by_order(bench: Any) -> None:
+    runs = [
+        {"fraction": 1, "init": "scratch", "seed": 0, "ap": {"seen": 2.0}},
+        {"fraction": 1, "init": "scratch", "seed": 1, "ap": {"seen": 4.0}},
+        {"fraction": 1, "init": "scratch", "seed": 2, "ap": {"seen": 9.0}},
+        {"fraction": 1, "init": "no_fne", "seed": 1, "ap": {"seen": 5.0}},
+        {"fraction": 1, "init": "no_fne", "seed": 0, "ap": {"seen": 5.0}},
+    ]
+    gain = bench.summarise(runs)["1"]["no_fne"]["gain"]["seen"]
+    assert gain["n"] == 2 and gain["mean"] == 2.0  # (5 - 2 + 5 - 4) / 2; seed 2 has no pair
+
+
 def test_bad_arguments(bench: Any) -> None:
-    for bad in (["--fractions", "a"], ["--fractions", "0"], ["--seeds", ""], ["--jobs", "0"]):
+    for bad in (["--fractions", "a"], ["--fractions", "0"], ["--seeds", ""], ["--jobs", "0"],
+                ["--larger-budget-seeds", ","]):
         with pytest.raises(SystemExit):
             bench.parse_args(bad)
     with pytest.raises(SystemExit, match="--seen"):
