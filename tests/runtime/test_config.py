@@ -11,6 +11,7 @@ from grasplab.runtime.config import (
     apply_overrides,
     config_from_dict,
     config_to_dict,
+    fill_new_defaults,
     load_config,
     save_config_yaml,
 )
@@ -107,3 +108,14 @@ def test_not_a_dataclass() -> None:
 def test_override_through_a_value_is_refused() -> None:
     with pytest.raises(ValueError, match="not a section"):
         apply_overrides({"name": "x"}, ["name.x=1"])
+
+
+def test_fill_new_defaults_adds_only_missing_fields_at_their_defaults() -> None:
+    config = Outer(inner=Inner(lr=0.5, milestones=(1, 2)), name="y")
+    now = config_to_dict(config)
+    old = {"inner": {"lr": 0.5, "milestones": [1, 2]}, "name": "y"}  # written before clip / flag existed
+    assert fill_new_defaults(old, config) == now
+    assert fill_new_defaults({"name": "y"}, config)["inner"] == config_to_dict(Inner())  # a whole new section
+    changed = {"inner": {"lr": 0.1, "milestones": [1, 2]}, "name": "y"}  # a value that differs stays
+    assert fill_new_defaults(changed, config)["inner"]["lr"] == 0.1
+    assert fill_new_defaults(now, config) == now and "extra" in fill_new_defaults({**now, "extra": 1}, config)

@@ -36,6 +36,7 @@ __all__ = [
     "config_from_dict",
     "config_to_dict",
     "config_to_yaml",
+    "fill_new_defaults",
     "load_config",
     "parse_yaml",
     "save_config_yaml",
@@ -147,6 +148,30 @@ def config_to_dict(config: Any) -> dict[str, Any]:
     if not dataclasses.is_dataclass(config) or isinstance(config, type):
         raise TypeError(f"expected a dataclass instance, got {type(config).__name__}")
     return typing.cast(dict[str, Any], _plain(dataclasses.asdict(config)))
+
+
+def _is_section(value: Any) -> bool:
+    return dataclasses.is_dataclass(value) and not isinstance(value, type)
+
+
+def fill_new_defaults(stored: Mapping[str, Any], config: Any) -> dict[str, Any]:
+    """``stored`` (a saved config dict) plus the fields of ``config``'s dataclasses it lacks, as defaults.
+
+    A run written before a field was added to its config class (e.g. a model family with a default)
+    then compares equal to the same run's config today; nested sections are filled the same way.
+    """
+    out = dict(stored)
+    for spec in dataclasses.fields(config):
+        value = getattr(config, spec.name)
+        if spec.name not in out:
+            if spec.default is not dataclasses.MISSING:
+                out[spec.name] = _plain(spec.default)
+            elif spec.default_factory is not dataclasses.MISSING:
+                default = spec.default_factory()
+                out[spec.name] = config_to_dict(default) if _is_section(default) else _plain(default)
+        elif _is_section(value) and isinstance(out[spec.name], Mapping):
+            out[spec.name] = fill_new_defaults(out[spec.name], value)
+    return out
 
 
 def parse_yaml(text: str, where: str) -> Any:

@@ -41,7 +41,7 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 from torch.utils.data import DataLoader, Dataset  # noqa: E402
 
-from grasplab.runtime.config import config_to_dict  # noqa: E402
+from grasplab.runtime.config import config_to_dict, fill_new_defaults  # noqa: E402
 from grasplab.runtime.runfiles import write_run_files  # noqa: E402
 from grasplab.training.checkpoints import (  # noqa: E402
     load_checkpoint,
@@ -206,7 +206,8 @@ class Trainer:
         if not last.is_file():
             return 0, []
         header = read_checkpoint_header(last)
-        if _comparable(header["config"]) != _comparable(self.config_dict):
+        stored = fill_new_defaults(header["config"], self.config)  # runs older than a new field
+        if _comparable(stored) != _comparable(self.config_dict):
             raise ValueError(
                 f"{self.out_dir} holds a run with a different config; resume it with its own "
                 "config.yaml or choose another --out"
