@@ -312,8 +312,13 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             trained = [pool.submit(finetune, args, f, init, seed, weights.get(init), threads)
                        for f, init, seed in todo]
             # scored in order as the runs finish (the scoring overlaps the runs still training)
-            runs = [score_run(job.result(), cell, scorers, cache)
-                    for job, cell in zip(trained, todo, strict=True)]
+            try:
+                runs = [score_run(job.result(), cell, scorers, cache)
+                        for job, cell in zip(trained, todo, strict=True)]
+            except BaseException:  # a failed run stops the study now, not after every queued run
+                for job in trained:
+                    job.cancel()
+                raise
         summary = summarise(runs)
         pretraining = {v: training_summary(args.runs / f"pretrain_{v}") for v in variants}
     results = {

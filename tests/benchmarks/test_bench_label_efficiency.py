@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -103,3 +104,23 @@ def test_jobs_split_the_cores(bench: Any, monkeypatch: pytest.MonkeyPatch) -> No
     assert bench._threads(bench.parse_args(["--jobs", "2"]), 6) == 4
     assert bench._threads(bench.parse_args(["--jobs", "2"]), 1) is None  # one pretraining: all cores
     assert bench._threads(bench.parse_args(["--jobs", "16"]), 12) == 1
+
+
+def test_a_failed_run_stops_the_study_without_training_the_queue(
+    bench: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    started: list[tuple[int, str, int]] = []
+
+    def finetune(args: Any, fraction: int, init: str, seed: int, weights: Any, threads: Any = None) -> Path:
+        started.append((fraction, init, seed))
+        if len(started) > 1:
+            time.sleep(0.5)  # a run takes minutes: the study fails before the worker takes another
+        raise SystemExit("grasplab train grasp failed (1)")
+
+    monkeypatch.setattr(bench, "pretrain", lambda args, variant, threads=None: tmp_path / f"{variant}.st")
+    monkeypatch.setattr(bench, "finetune", finetune)
+    monkeypatch.setattr(bench, "root_scenes", lambda spec, flag: (tmp_path, [100]))
+    monkeypatch.setattr(bench, "ap_scorer", lambda root, scenes, frames: None)
+    with pytest.raises(SystemExit, match="failed"):
+        bench.main(["--seen", "d:100", "--seeds", "0,1,2", "--jobs", "1", "--out", str(tmp_path / "le.json")])
+    assert started[0] == (1, "scratch", 0) and len(started) <= 2  # not the 18 runs of the study
